@@ -1,0 +1,43 @@
+# citerag: `make run` sets up, indexes seeds/ and starts the chat; `make test` sets up and runs every test.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_HUB_DISABLE_TELEMETRY := 1
+export GRADIO_ANALYTICS_ENABLED := False
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup run index test lint bench clean
+
+setup: $(STAMP)
+
+# torch first and pinned: the CPU wheel lies on local disk; an unpinned torch would pull a CUDA build.
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+index: setup
+	$(BIN)/rag index seeds/
+
+run: index
+	$(BIN)/rag chat
+
+test: setup
+	$(BIN)/ruff check rag ui tests benchmarks
+	$(BIN)/mypy rag
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff format rag ui tests benchmarks
+	$(BIN)/ruff check --fix rag ui tests benchmarks
+
+bench: setup
+	$(BIN)/python benchmarks/bench_index.py
+
+clean:
+	rm -rf $(VENV) index/* .pytest_cache .mypy_cache

@@ -1,0 +1,191 @@
+"""Sentence-aware chunking with exact source offsets.
+
+Chunks never cross a dropped paragraph, so `text[start:end]` of the source, whitespace collapsed, is
+exactly the chunk text. Sentences come from pysbd (rule-based, handles abbreviations such as "Dr.");
+sizes are counted in the embedding model's own word pieces, so nothing is silently truncated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from rag.types import Chunk, Document, Paragraph
+
+TokenCounter = Callable[[list[str]], list[int]]
+_WS = re.compile(r"\s+")
+_NONSPACE = re.compile(r"\S+")
+
+
+def collapse(text: str) -> str:
+    return _WS.sub(" ", text).strip()
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """A sentence (or a piece of an over-long one) inside a run of kept paragraphs."""
+
+    start: int
+    end: int
+    tokens: int
+    para: int
+    heading: bool
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> Any:
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Absolute (start, end) spans of the sentences in `text[start:end]`, covering all its words."""
+    spans: list[tuple[int, int]] = []
+    cursor = start
+    for sentence in _segmenter().segment(text[start:end]):
+        s = sentence.strip()
+        if not s:
+            continue
+        found = text.find(s, cursor, end)
+        if found < 0:  # the splitter altered the text: keep the rest as one sentence
+            break
+        spans.append((found, found + len(s)))
+        cursor = found + len(s)
+    rest = text[cursor:end]
+    if rest.strip():
+        lead = len(rest) - len(rest.lstrip())
+        spans.append((cursor + lead, cursor + len(rest.rstrip())))
+    return spans
+
+
+def _split_long(text: str, start: int, end: int, limit: int, count: TokenCounter) -> list[tuple[int, int]]:
+    """Cut an over-long sentence at word boundaries into pieces of at most `limit` word pieces."""
+    words = [(m.start() + start, m.end() + start) for m in _NONSPACE.finditer(text[start:end])]
+    sizes = count([text[s:e] for s, e in words])
+    pieces: list[tuple[int, int]] = []
+    piece_start, used = words[0][0], 0
+    prev_end = words[0][0]
+    for (s, e), size in zip(words, sizes, strict=True):
+        if used and used + size > limit:
+            pieces.append((piece_start, prev_end))
+            piece_start, used = s, 0
+        used += size
+        prev_end = e
+    pieces.append((piece_start, prev_end))
+    return pieces
+
+
+def _runs(paragraphs: Sequence[Paragraph]) -> list[list[Paragraph]]:
+    """Consecutive kept paragraphs; a dropped one ends a run."""
+    runs: list[list[Paragraph]] = [[]]
+    for p in paragraphs:
+        if p.kept:
+            runs[-1].append(p)
+        elif runs[-1]:
+            runs.append([])
+    return [r for r in runs if r]
+
+
+def _units(text: str, run: list[Paragraph], limit: int, count: TokenCounter) -> list[_Unit]:
+    spans: list[tuple[int, int, int, bool]] = []
+    for i, p in enumerate(run):
+        sentences = split_sentences(text, p.start, p.end)
+        heading = len(sentences) == 1 and len(p.text) < 70
+        spans += [(s, e, i, heading) for s, e in sentences]
+    sizes = count([text[s:e] for s, e, _, _ in spans])
+    units: list[_Unit] = []
+    for (s, e, para, heading), size in zip(spans, sizes, strict=True):
+        if size <= limit:
+            units.append(_Unit(s, e, size, para, heading))
+            continue
+        for ps, pe in _split_long(text, s, e, limit, count):
+            units.append(_Unit(ps, pe, count([text[ps:pe]])[0], para, False))
+    return units
+
+
+def _pack(units: list[_Unit], max_tokens: int, overlap: int) -> list[list[_Unit]]:
+    """Greedy packing that prefers paragraph boundaries and starts sections at their headings."""
+    para_tokens: dict[int, int] = {}
+    for u in units:
+        para_tokens[u.para] = para_tokens.get(u.para, 0) + u.tokens
+    groups: list[list[_Unit]] = []
+    current: list[_Unit] = []
+    used = 0
+    for u in units:
+        new_para = bool(current) and u.para != current[-1].para
+        full = used + u.tokens > max_tokens
+        half = used >= max_tokens // 2
+        para_wont_fit = new_para and used + para_tokens[u.para] > max_tokens
+        if current and (full or (new_para and half and (u.heading or para_wont_fit))):
+            groups.append(current)
+            carry = [] if u.heading else current[-overlap:] if overlap else []
+            carry = [c for c in carry if not c.heading]
+            while carry and sum(c.tokens for c in carry) + u.tokens > max_tokens:
+                carry = carry[1:]
+            current, used = list(carry), sum(c.tokens for c in carry)
+        current.append(u)
+        used += u.tokens
+    if current:
+        groups.append(current)
+    return groups
+
+
+def chunk_document(
+    doc: Document,
+    paragraphs: Sequence[Paragraph],
+    count_tokens: TokenCounter,
+    max_tokens: int = 200,
+    overlap: int = 1,
+    window: int | None = None,
+    title: str | None = None,
+) -> list[Chunk]:
+    """Chunks of the kept paragraphs, each at most `window` word pieces (default `max_tokens`)."""
+    cap = max(window or max_tokens, max_tokens)
+    chunks: list[Chunk] = []
+    seen: dict[str, int] = {}
+    for run in _runs(paragraphs):
+        units = _units(doc.text, run, max_tokens, count_tokens)
+        groups = _pack(units, max_tokens, overlap)
+        texts = [collapse(doc.text[g[0].start : g[-1].end]) for g in groups]
+        for group, text, size in zip(groups, texts, count_tokens(texts), strict=True):
+            for part in _fit(group, text, size, cap, doc.text, count_tokens):
+                chunks.append(_make_chunk(doc, part, seen, title))
+    return chunks
+
+
+def _fit(
+    group: list[_Unit], text: str, size: int, cap: int, source: str, count: TokenCounter
+) -> list[list[_Unit]]:
+    """Halve a group whose joined text still exceeds the model window (joins can add pieces)."""
+    if size <= cap or len(group) == 1:
+        return [group]
+    mid = len(group) // 2
+    out: list[list[_Unit]] = []
+    for half in (group[:mid], group[mid:]):
+        half_text = collapse(source[half[0].start : half[-1].end])
+        out += _fit(half, half_text, count([half_text])[0], cap, source, count)
+    return out
+
+
+def _make_chunk(doc: Document, group: list[_Unit], seen: dict[str, int], title: str | None) -> Chunk:
+    start, end = group[0].start, group[-1].end
+    text = collapse(doc.text[start:end])
+    base = hashlib.sha1(f"{doc.doc}\0{text}".encode()).hexdigest()[:16]
+    n = seen.get(base, 0)
+    seen[base] = n + 1
+    chunk_id = base if n == 0 else f"{base}-{n}"
+    return Chunk(
+        doc=doc.doc,
+        chunk_id=chunk_id,
+        start=start,
+        end=end,
+        text=text,
+        sentences=tuple((u.start, u.end) for u in group),
+        page=doc.page_at(start),
+        title=title,
+    )

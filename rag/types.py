@@ -1,0 +1,92 @@
+"""Plain data passed between stages, defined once (the JSON contracts come from `to_dict`)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Document:
+    """A decoded source file. Every offset elsewhere points into `text`."""
+
+    doc: str  # document id: the path relative to the indexed folder (for seeds/, the file name)
+    path: str  # absolute source path
+    text: str  # decoded text (.txt/.md: the file itself; .html/.pdf: the extracted text)
+    kind: str  # txt, md, html or pdf
+    sha256: str
+    size: int
+    mtime_ns: int
+    title: str | None = None
+    page_starts: tuple[int, ...] = ()  # PDF: offset in `text` where each page begins
+
+    def page_at(self, offset: int) -> int | None:
+        """1-based page number holding `offset`, for PDFs."""
+        if not self.page_starts:
+            return None
+        page = 0
+        for i, start in enumerate(self.page_starts):
+            if start <= offset:
+                page = i
+        return page + 1
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A paragraph of a document and the cleaner's verdict on it."""
+
+    start: int
+    end: int
+    text: str  # whitespace collapsed
+    kept: bool
+    reason: str  # why it was kept or dropped, for the audit report
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable passage: `text` equals the source slice `start:end` with whitespace collapsed."""
+
+    doc: str
+    chunk_id: str
+    start: int
+    end: int
+    text: str
+    sentences: tuple[tuple[int, int], ...]  # absolute (start, end) of each sentence
+    page: int | None = None
+    title: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "doc": self.doc,
+            "chunk_id": self.chunk_id,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+        }
+        if self.page is not None:
+            out["page"] = self.page
+        if self.title:
+            out["title"] = self.title
+        return out
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What one `rag index` run did."""
+
+    index_dir: str
+    documents: int
+    chunks: int
+    dropped_paragraphs: int
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> int:
+        return len(self.added) + len(self.updated) + len(self.removed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "changed": self.changed}
