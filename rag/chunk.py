@@ -44,22 +44,32 @@ def _segmenter() -> Any:
 
 
 def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Absolute (start, end) spans of the sentences in `text[start:end]`, covering all its words."""
+    """Absolute (start, end) spans of the sentences in `text[start:end]`, covering all its words.
+
+    pysbd reads a whitespace-collapsed copy (it would take a hard line wrap for a sentence end);
+    each sentence found there is mapped back to the source positions of its characters.
+    """
+    flat, where = [], []  # collapsed characters and the source offset of each
+    for m in _NONSPACE.finditer(text, start, end):
+        if flat:
+            flat.append(" ")
+            where.append(m.start() - 1)
+        flat.extend(m.group())
+        where.extend(range(m.start(), m.end()))
+    collapsed = "".join(flat)
     spans: list[tuple[int, int]] = []
-    cursor = start
-    for sentence in _segmenter().segment(text[start:end]):
+    cursor = 0
+    for sentence in _segmenter().segment(collapsed):
         s = sentence.strip()
-        if not s:
+        found = collapsed.find(s, cursor) if s else -1
+        if found < 0:  # empty, or the splitter altered the text: the rest stays one sentence
             continue
-        found = text.find(s, cursor, end)
-        if found < 0:  # the splitter altered the text: keep the rest as one sentence
-            break
-        spans.append((found, found + len(s)))
+        spans.append((where[found], where[found + len(s) - 1] + 1))
         cursor = found + len(s)
-    rest = text[cursor:end]
-    if rest.strip():
-        lead = len(rest) - len(rest.lstrip())
-        spans.append((cursor + lead, cursor + len(rest.rstrip())))
+    rest = collapsed[cursor:].strip()
+    if rest:
+        first = collapsed.index(rest, cursor)
+        spans.append((where[first], where[first + len(rest) - 1] + 1))
     return spans
 
 
@@ -95,7 +105,7 @@ def _units(text: str, run: list[Paragraph], limit: int, count: TokenCounter) -> 
     spans: list[tuple[int, int, int, bool]] = []
     for i, p in enumerate(run):
         sentences = split_sentences(text, p.start, p.end)
-        heading = len(sentences) == 1 and len(p.text) < 70
+        heading = len(sentences) == 1 and (len(p.text) < 70 or p.text[-1] not in ".!?\"”’")
         spans += [(s, e, i, heading) for s, e in sentences]
     sizes = count([text[s:e] for s, e, _, _ in spans])
     units: list[_Unit] = []

