@@ -24,8 +24,11 @@ $(STAMP): pyproject.toml
 index: setup
 	$(BIN)/rag index seeds/
 
+# Until the chat UI lands (issue 5), `make run` indexes and shows what the index holds.
 run: index
-	$(BIN)/rag chat
+	@echo
+	@echo "Index ready in index/. See its chunks:  $(BIN)/rag inspect | head"
+	@echo "Audit the cleaner:                      $(BIN)/rag index seeds/ --show-dropped"
 
 test: setup
 	$(BIN)/ruff check rag ui tests benchmarks

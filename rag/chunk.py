@@ -49,7 +49,8 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     pysbd reads a whitespace-collapsed copy (it would take a hard line wrap for a sentence end);
     each sentence found there is mapped back to the source positions of its characters.
     """
-    flat, where = [], []  # collapsed characters and the source offset of each
+    flat: list[str] = []  # collapsed characters...
+    where: list[int] = []  # ...and the source offset of each
     for m in _NONSPACE.finditer(text, start, end):
         if flat:
             flat.append(" ")
@@ -105,7 +106,7 @@ def _units(text: str, run: list[Paragraph], limit: int, count: TokenCounter) -> 
     spans: list[tuple[int, int, int, bool]] = []
     for i, p in enumerate(run):
         sentences = split_sentences(text, p.start, p.end)
-        heading = len(sentences) == 1 and (len(p.text) < 70 or p.text[-1] not in ".!?\"”’")
+        heading = len(sentences) == 1 and (len(p.text) < 70 or p.text[-1] not in '.!?"”’')
         spans += [(s, e, i, heading) for s, e in sentences]
     sizes = count([text[s:e] for s, e, _, _ in spans])
     units: list[_Unit] = []

@@ -8,6 +8,7 @@ repeated within a document or across documents. Nothing here names a particular 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -112,7 +113,7 @@ def _furniture_share(text: str, n_words: int) -> float:
 def _is_stuffed(words: list[str]) -> bool:
     """Keyword stuffing: one pair of content words makes up a large share of a paragraph."""
     stop = stopwords()
-    pairs = Counter(p for p in zip(words, words[1:], strict=False) if p[0] not in stop and p[1] not in stop)
+    pairs = Counter(p for p in itertools.pairwise(words) if p[0] not in stop and p[1] not in stop)
     if not pairs:
         return False
     count = pairs.most_common(1)[0][1]
@@ -204,9 +205,7 @@ def classify(text: str, repeated: frozenset[str] = frozenset()) -> list[Paragrap
                 final[i], reasons[i] = "good", "short, inside content"
             else:
                 final[i], reasons[i] = "bad", "short, outside content"
-    return [
-        Paragraph(b.start, b.end, b.text, final[i] == "good", reasons[i]) for i, b in enumerate(blocks)
-    ]
+    return [Paragraph(b.start, b.end, b.text, final[i] == "good", reasons[i]) for i, b in enumerate(blocks)]
 
 
 def repeated_keys(key_sets: Iterable[Iterable[str]], min_docs: int = 3) -> frozenset[str]:

@@ -31,7 +31,11 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     config = _config(args)
     report = build_index(
-        args.paths or ["seeds"], config, rebuild=args.rebuild, progress=sys.stderr.isatty(), warn=_warn
+        args.paths or ["seeds"],
+        config,
+        rebuild=args.rebuild,
+        progress=sys.stderr.isatty(),
+        warn=_warn,
     )
     dropped: dict[str, list[dict[str, Any]]] = {}
     if args.show_dropped:

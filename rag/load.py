@@ -15,7 +15,7 @@ from rag.types import Document
 
 TEXT_KINDS = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md"}
 KINDS = {**TEXT_KINDS, ".html": "html", ".htm": "html", ".pdf": "pdf"}
-_MD_TITLE = re.compile(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_MD_TITLE = re.compile(r"^[ \t]{0,3}#[ \t]+(\S.*?)[ \t]*#*[ \t]*$", re.MULTILINE)
 
 
 def discover(paths: Iterable[str | Path]) -> tuple[list[tuple[str, Path]], list[str]]:
@@ -41,7 +41,9 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[tuple[str, Path]], list[
                 warnings.append(f"skipped {path}: unsupported file type {path.suffix or '(none)'}")
                 continue
             resolved = path.resolve()
-            if doc in found and found[doc] != resolved:
+            if resolved in found.values():  # overlapping folders: index each file once
+                continue
+            if doc in found:
                 warnings.append(f"skipped {path}: another file already has the id {doc}")
                 continue
             found[doc] = resolved
@@ -53,7 +55,9 @@ def load(doc: str, path: Path, max_bytes: int | None = None) -> Document:
     try:
         stat = path.stat()
         if max_bytes is not None and stat.st_size > max_bytes:
-            raise LoadError(f"{path}: too large ({stat.st_size / 1e6:.1f} MB, limit {max_bytes / 1e6:.0f} MB)")
+            raise LoadError(
+                f"{path}: too large ({stat.st_size / 1e6:.1f} MB, limit {max_bytes / 1e6:.0f} MB)"
+            )
         raw = path.read_bytes()
     except OSError as exc:
         raise LoadError(f"{path}: cannot read ({exc.strerror or exc})") from None
@@ -89,7 +93,16 @@ def load(doc: str, path: Path, max_bytes: int | None = None) -> Document:
 
 
 def decode(raw: bytes, path: Path) -> str:
-    """UTF-8 (with or without BOM) first, then charset detection; binary data is refused."""
+    """UTF-8 (with or without BOM) or BOM-marked UTF-16 first, then charset detection.
+
+    Detection scores the Western single-byte code pages nearly alike; cp1252 (a superset of
+    Latin-1 in its printable range) is by far the most common, so it wins close calls.
+    """
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            raise LoadError(f"{path}: marked as UTF-16 but not valid UTF-16") from None
     if b"\x00" in raw[:8192]:
         raise LoadError(f"{path}: looks binary (NUL bytes), not a text file")
     try:
@@ -98,9 +111,13 @@ def decode(raw: bytes, path: Path) -> str:
         pass
     from charset_normalizer import from_bytes  # lazy: only for non-UTF-8 files
 
-    best = from_bytes(raw).best()
+    matches = from_bytes(raw)
+    best = matches.best()
     if best is None:
         raise LoadError(f"{path}: not UTF-8 and no text encoding could be detected")
+    western = next((m for m in matches if m.encoding == "cp1252"), None)
+    if western is not None and western.chaos <= best.chaos + 0.05:
+        best = western
     return str(best)
 
 
@@ -123,7 +140,6 @@ def _pdf_text(raw: bytes, path: Path) -> tuple[str, tuple[int, ...], str | None]
     import io
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(raw))
@@ -133,8 +149,8 @@ def _pdf_text(raw: bytes, path: Path) -> tuple[str, tuple[int, ...], str | None]
         title = reader.metadata.title if reader.metadata else None
     except LoadError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise LoadError(f"{path}: unreadable PDF ({exc})") from None
+    except Exception as exc:  # untrusted input: pypdf raises many kinds on damaged files
+        raise LoadError(f"{path}: unreadable PDF ({exc.__class__.__name__}: {exc})") from None
     starts, parts, offset = [], [], 0
     for page in pages:
         starts.append(offset)

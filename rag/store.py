@@ -27,7 +27,13 @@ from rag.errors import UserError
 from rag.types import Chunk, Document, Paragraph
 
 FORMAT = 1
-DB, VECTORS, MANIFEST, CURRENT, LOCK = "rag.sqlite", "vectors.faiss", "manifest.json", "CURRENT", ".lock"
+DB, VECTORS, MANIFEST, CURRENT, LOCK = (
+    "rag.sqlite",
+    "vectors.faiss",
+    "manifest.json",
+    "CURRENT",
+    ".lock",
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -86,7 +92,9 @@ def read_manifest(gen: Path) -> dict[str, Any]:
         data: dict[str, Any] = json.loads((gen / MANIFEST).read_text(encoding="utf-8"))
         return data
     except (OSError, ValueError):
-        raise UserError(f"index at {gen.parent} is damaged (manifest unreadable); rebuild it with `rag index --rebuild`") from None
+        raise UserError(
+            f"index at {gen.parent} is damaged (manifest unreadable); rebuild it with `rag index --rebuild`"
+        ) from None
 
 
 def check_settings(manifest: dict[str, Any], wanted: dict[str, Any], index_dir: Path) -> None:
@@ -105,6 +113,7 @@ def check_settings(manifest: dict[str, Any], wanted: dict[str, Any], index_dir: 
 def _new_faiss(kind: str, dim: int, n_vectors: int, hnsw_m: int) -> Any:
     import faiss
 
+    base: Any
     if kind == "hnsw":
         base = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
     elif kind == "ivf":
@@ -134,7 +143,9 @@ class IndexWriter:
         try:
             self._lock.acquire(timeout=0)
         except Timeout:
-            raise UserError(f"another `rag index` is writing to {self.index_dir}; try again when it ends") from None
+            raise UserError(
+                f"another `rag index` is writing to {self.index_dir}; try again when it ends"
+            ) from None
         except OSError as exc:
             raise UserError(f"cannot write to index folder {self.index_dir}: {exc.strerror}") from None
         self.old = None if rebuild else current_generation(self.index_dir)
@@ -224,10 +235,19 @@ class IndexWriter:
         self.db.execute(
             "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
-                document.doc, document.path, document.kind, document.sha256, document.size,
-                document.mtime_ns, document.title, document.text, json.dumps(document.page_starts),
+                document.doc,
+                document.path,
+                document.kind,
+                document.sha256,
+                document.size,
+                document.mtime_ns,
+                document.title,
+                document.text,
+                json.dumps(document.page_starts),
                 json.dumps([[p.start, p.end, p.kept, p.reason] for p in paragraphs]),
-                json.dumps(block_keys), len(chunks), sum(not p.kept for p in paragraphs),
+                json.dumps(block_keys),
+                len(chunks),
+                sum(not p.kept for p in paragraphs),
             ),
         )
         ids = []
@@ -236,8 +256,16 @@ class IndexWriter:
                 'INSERT INTO chunks (doc, chunk_id, ord, start, "end", text, page, title, sentences, vector)'
                 " VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
-                    chunk.doc, chunk.chunk_id, i, chunk.start, chunk.end, chunk.text, chunk.page,
-                    chunk.title, json.dumps(chunk.sentences), vector.astype(np.float32).tobytes(),
+                    chunk.doc,
+                    chunk.chunk_id,
+                    i,
+                    chunk.start,
+                    chunk.end,
+                    chunk.text,
+                    chunk.page,
+                    chunk.title,
+                    json.dumps(chunk.sentences),
+                    vector.astype(np.float32).tobytes(),
                 ),
             )
             ids.append(cur.lastrowid)
@@ -279,7 +307,9 @@ class IndexWriter:
             os.replace(tmp, self.index_dir / CURRENT)
             _fsync(self.index_dir)
         except OSError as exc:
-            raise UserError(f"cannot write the index in {self.index_dir}: {exc.strerror}; the old index is intact") from None
+            raise UserError(
+                f"cannot write the index in {self.index_dir}: {exc.strerror}; the old index is intact"
+            ) from None
         if self.old is not None and self.old != gen:
             shutil.rmtree(self.old, ignore_errors=True)
         return gen
@@ -292,7 +322,7 @@ class IndexWriter:
         if kind == "flat" and self.old is not None and (self.old / VECTORS).exists():
             index = faiss.read_index(str(self.old / VECTORS))
             if self._removed:
-                index.remove_ids(np.asarray(self._removed, dtype=np.int64))
+                index.remove_ids(faiss.IDSelectorBatch(np.asarray(self._removed, dtype=np.int64)))
             for ids, vectors in self._added:
                 index.add_with_ids(vectors, ids)
             return index
@@ -326,7 +356,9 @@ class IndexReader:
             self.db = sqlite3.connect(f"file:{gen / DB}?mode=ro", uri=True, check_same_thread=False)
             self.db.execute("SELECT count(*) FROM chunks").fetchone()
         except sqlite3.DatabaseError:
-            raise UserError(f"index at {self.index_dir} is damaged; rebuild it with `rag index --rebuild`") from None
+            raise UserError(
+                f"index at {self.index_dir} is damaged; rebuild it with `rag index --rebuild`"
+            ) from None
         self._faiss: Any = None
 
     def close(self) -> None:
@@ -364,7 +396,9 @@ class IndexReader:
     def dropped(self) -> dict[str, list[dict[str, Any]]]:
         """Every dropped paragraph per document, with the cleaner's reason, for auditing."""
         out: dict[str, list[dict[str, Any]]] = {}
-        for doc, text, paragraphs in self.db.execute("SELECT doc, text, paragraphs FROM documents ORDER BY doc"):
+        for doc, text, paragraphs in self.db.execute(
+            "SELECT doc, text, paragraphs FROM documents ORDER BY doc"
+        ):
             out[doc] = [
                 {"start": s, "end": e, "reason": reason, "text": " ".join(text[s:e].split())}
                 for s, e, kept, reason in json.loads(paragraphs)

@@ -1,0 +1,1 @@
+"""The Gradio chat UI: a thin layer over the `rag` engine (arrives with the UI issue)."""

@@ -1,0 +1,239 @@
+"""Index building: incremental updates, FAISS and SQLite in sync, crash safety, bad files."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+
+from rag.config import Config
+from rag.embed import Embedder
+from rag.errors import UserError
+from rag.indexer import build_index
+from rag.store import IndexReader, IndexWriter, current_generation
+from tests.conftest import ROOT, SEEDS
+
+NOISE = [
+    "replica watches",
+    "Skip over Navigation",
+    "Call local rate",
+    "Newsletter Sign Up",
+    "Dear Theresa May",
+    "Tags assigned",
+    "Next Upcoming Event",
+    "Back to News Items Index",
+]
+
+
+def snapshot(config: Config) -> dict[str, set[str]]:
+    """doc → chunk ids, and a check that FAISS holds exactly the SQLite chunks."""
+    reader = IndexReader(config.index_dir)
+    try:
+        rows = reader.db.execute("SELECT id, doc, chunk_id FROM chunks").fetchall()
+        faiss_ids = set(faiss.vector_to_array(reader.faiss.id_map).tolist())
+        assert faiss_ids == {r[0] for r in rows}
+        assert reader.faiss.ntotal == len(rows)
+        out: dict[str, set[str]] = {d["doc"]: set() for d in reader.documents()}
+        for _, doc, chunk_id in rows:
+            out[doc].add(chunk_id)
+        return out
+    finally:
+        reader.close()
+
+
+def test_seed_index_is_complete_and_clean(seed_index: Config) -> None:
+    state = snapshot(seed_index)
+    assert sorted(state) == sorted(p.name for p in SEEDS.iterdir())
+    reader = IndexReader(seed_index.index_dir)
+    texts = " ".join(c.text for c in reader.chunks()).lower()
+    assert reader.manifest["settings"]["model"] == "all-MiniLM-L6-v2"
+    assert reader.manifest["dimension"] == 384
+    reader.close()
+    for noise in NOISE:
+        assert noise.lower() not in texts
+
+
+def test_faiss_finds_a_chunk_by_its_own_text(seed_index: Config, embedder: Embedder) -> None:
+    reader = IndexReader(seed_index.index_dir)
+    chunk = next(c for c in reader.chunks() if "every 10 days" in c.text)
+    _, ids = reader.faiss.search(embedder.encode([chunk.text]), 1)
+    row = reader.db.execute("SELECT chunk_id FROM chunks WHERE id = ?", (int(ids[0][0]),)).fetchone()
+    reader.close()
+    assert row[0] == chunk.chunk_id
+
+
+def test_incremental_add_change_delete(corpus: Path, fresh_config: Config, embedder: Embedder) -> None:
+    first = build_index([corpus], fresh_config)
+    assert len(first.added) == 5 and first.changed == 5
+    before = snapshot(fresh_config)
+
+    gen = current_generation(fresh_config.index_dir)
+    unchanged = build_index([corpus], fresh_config)
+    assert unchanged.changed == 0
+    assert current_generation(fresh_config.index_dir) == gen  # nothing rewritten
+
+    (corpus / "new.md").write_text("# Fostering\n\n" + "Foster carers need support and training. " * 20)
+    changed = corpus / "003_e0cbf722bd5f4062.txt"
+    changed.write_text(changed.read_text().replace("Children Act 1989", "Children Act 2004"))
+    (corpus / "004_e56172278690337e.txt").unlink()
+    report = build_index([corpus], fresh_config)
+    assert (report.added, report.updated, report.removed) == (
+        ["new.md"],
+        ["003_e0cbf722bd5f4062.txt"],
+        ["004_e56172278690337e.txt"],
+    )
+    after = snapshot(fresh_config)
+    assert "004_e56172278690337e.txt" not in after and "new.md" in after
+    for doc in ("000_44c9ebb48a3e38a5.txt", "001_9915dc2b03620208.txt", "002_325d7f82ffdefe65.txt"):
+        assert after[doc] == before[doc]
+    assert after["003_e0cbf722bd5f4062.txt"] != before["003_e0cbf722bd5f4062.txt"]
+    reader = IndexReader(fresh_config.index_dir)
+    assert any("Children Act 2004" in c.text for c in reader.chunks())
+    reader.close()
+
+
+def test_a_touched_but_identical_file_is_not_reembedded(corpus: Path, fresh_config: Config) -> None:
+    build_index([corpus], fresh_config)
+    os.utime(corpus / "000_44c9ebb48a3e38a5.txt", ns=(1, 1))
+    assert build_index([corpus], fresh_config).changed == 0
+
+
+def test_indexing_another_folder_keeps_the_first(corpus: Path, tmp_path: Path, fresh_config: Config) -> None:
+    build_index([corpus], fresh_config)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "extra.txt").write_text("Kinship carers look after children of relatives. " * 10)
+    report = build_index([other], fresh_config)
+    assert report.added == ["extra.txt"] and report.removed == []
+    assert report.documents == 6
+
+
+@pytest.mark.parametrize("kind", ["hnsw", "ivf"])
+def test_other_faiss_kinds_stay_in_sync(corpus: Path, tmp_path: Path, kind: str) -> None:
+    config = Config(index_dir=tmp_path / kind, faiss_index=kind)
+    build_index([corpus], config)
+    (corpus / "001_9915dc2b03620208.txt").unlink()
+    build_index([corpus], config)
+    state = snapshot(config)
+    assert len(state) == 4
+    reader = IndexReader(config.index_dir)
+    assert kind.upper() in type(faiss.downcast_index(reader.faiss.index)).__name__.upper()
+    reader.close()
+
+
+def test_settings_mismatch_asks_for_a_rebuild(corpus: Path, fresh_config: Config) -> None:
+    build_index([corpus], fresh_config)
+    other = fresh_config.with_(chunk_tokens=120)
+    with pytest.raises(UserError, match=r"chunk_tokens: 200 → 120.*rag index --rebuild"):
+        build_index([corpus], other)
+    rebuilt = build_index([corpus], other, rebuild=True)
+    assert rebuilt.documents == 5
+    reader = IndexReader(other.index_dir)
+    assert reader.manifest["settings"]["chunk_tokens"] == 120
+    reader.close()
+
+
+def test_bad_files_are_reported_and_the_rest_indexed(corpus: Path, fresh_config: Config) -> None:
+    (corpus / "binary.txt").write_bytes(bytes(range(256)) * 4)
+    (corpus / "empty.md").write_text("   \n")
+    latin = (
+        "Le café des enfants protège les familles du quartier depuis dix ans. "
+        "Chaque mercredi, une éducatrice reçoit les parents inquiets et leur répond. "
+        "La mairie a financé l'accueil après une étude menée auprès des écoles."
+    )
+    (corpus / "latin.txt").write_bytes(latin.encode("latin-1"))
+    (corpus / "notes.docx").write_bytes(b"PK\x03\x04")
+    warnings: list[str] = []
+    report = build_index([corpus], fresh_config, warn=warnings.append)
+    assert report.documents == 6
+    assert any("binary.txt" in e and "binary" in e for e in report.errors)
+    assert any("empty.md" in e and "empty" in e for e in report.errors)
+    assert any("notes.docx" in w and "unsupported" in w for w in warnings)
+    reader = IndexReader(fresh_config.index_dir)
+    assert any("café des enfants protège" in c.text for c in reader.chunks())
+    reader.close()
+
+
+def test_a_file_turned_unreadable_keeps_its_indexed_version(corpus: Path, fresh_config: Config) -> None:
+    build_index([corpus], fresh_config)
+    (corpus / "003_e0cbf722bd5f4062.txt").write_bytes(b"\x00\x01garbage\x00")
+    warnings: list[str] = []
+    report = build_index([corpus], fresh_config, warn=warnings.append)
+    assert report.changed == 0 and report.documents == 5
+    assert any("keeping the indexed version" in w for w in warnings)
+
+
+def test_a_second_writer_is_refused(corpus: Path, fresh_config: Config) -> None:
+    with (
+        IndexWriter(fresh_config.index_dir, fresh_config.index_settings()),
+        pytest.raises(UserError, match="another `rag index`"),
+    ):
+        build_index([corpus], fresh_config)
+
+
+def test_reading_an_absent_index_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no index in"):
+        IndexReader(tmp_path / "nothing")
+
+
+def _grow(corpus: Path, copies: int) -> None:
+    """More documents, so the build runs long enough to be killed at different stages."""
+    rng = random.Random(7)
+    texts = [p.read_text() for p in sorted(SEEDS.iterdir())]
+    for i in range(copies):
+        paragraphs = texts[i % len(texts)].split("\n\n")
+        rng.shuffle(paragraphs)
+        (corpus / f"gen_{i:03d}.txt").write_text(f"Copy {i}.\n\n" + "\n\n".join(paragraphs))
+
+
+@pytest.mark.slow
+def test_kill_during_a_build_leaves_the_old_index_usable(corpus: Path, fresh_config: Config) -> None:
+    build_index([corpus], fresh_config)
+    old = snapshot(fresh_config)
+    _grow(corpus, 12)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "rag.cli",
+        "index",
+        str(corpus),
+        "--index-dir",
+        str(fresh_config.index_dir),
+    ]
+    # Kill points: while importing/loading the model, while embedding, and as the new generation appears.
+    for stage in ("early", "embedding", "writing"):
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        live = current_generation(fresh_config.index_dir)
+        while proc.poll() is None and time.monotonic() < deadline:
+            new_gen = [g for g in fresh_config.index_dir.glob("gen-*") if g != live]
+            if (
+                stage == "early"
+                or (stage == "embedding" and time.monotonic() > deadline - 110)
+                or (stage == "writing" and new_gen)
+            ):
+                break
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert snapshot(fresh_config) == old, f"index changed after a kill while {stage}"
+    report = build_index([corpus], fresh_config)
+    assert len(report.added) == 12
+    assert set(snapshot(fresh_config)) == set(old) | {f"gen_{i:03d}.txt" for i in range(12)}
+    assert len(list(fresh_config.index_dir.glob("gen-*"))) == 1  # leftovers of killed builds removed
+
+
+def test_vectors_are_unit_length(seed_index: Config) -> None:
+    reader = IndexReader(seed_index.index_dir)
+    vectors = reader.faiss.index.reconstruct_n(0, reader.faiss.ntotal)
+    reader.close()
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
