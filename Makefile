@@ -31,13 +31,14 @@ run: index
 	@echo "Audit the cleaner:                      $(BIN)/rag index seeds/ --show-dropped"
 
 test: setup
-	$(BIN)/ruff check rag ui tests benchmarks
+	$(BIN)/ruff check rag ui tests benchmarks eval
+	$(BIN)/ruff format --check rag ui tests benchmarks eval
 	$(BIN)/mypy rag
 	$(BIN)/pytest
 
 lint: setup
-	$(BIN)/ruff format rag ui tests benchmarks
-	$(BIN)/ruff check --fix rag ui tests benchmarks
+	$(BIN)/ruff format rag ui tests benchmarks eval
+	$(BIN)/ruff check --fix rag ui tests benchmarks eval
 
 bench: setup
 	$(BIN)/python benchmarks/bench_index.py

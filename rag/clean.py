@@ -216,6 +216,12 @@ def repeated_keys(key_sets: Iterable[Iterable[str]], min_docs: int = 3) -> froze
     return frozenset(k for k, c in counts.items() if c >= min_docs)
 
 
-def short_keys(paragraphs: Iterable[Paragraph], max_chars: int = 300) -> list[str]:
-    """Keys of a document's shorter paragraphs, kept in the index to spot cross-document repeats."""
-    return sorted({paragraph_key(p.text) for p in paragraphs if len(p.text) <= max_chars})
+FURNITURE_MAX_CHARS = 120  # between jusText's short (70) and long (200) bounds
+
+
+def furniture_keys(text: str) -> list[str]:
+    """Keys of a document's short paragraphs. Only short ones count as cross-document repeats: site
+    furniture is short lines, while prose shared by versions of one report is content."""
+    return sorted(
+        {paragraph_key(b.text) for b in split_paragraphs(text) if len(b.text) <= FURNITURE_MAX_CHARS}
+    )

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from rag.chunk import chunk_document
-from rag.clean import classify, paragraph_key, repeated_keys, split_paragraphs
+from rag.clean import classify, furniture_keys, repeated_keys
 from rag.config import Config
 from rag.embed import Embedder
 from rag.errors import LoadError
@@ -117,7 +117,7 @@ def _write(
     progress: bool,
 ) -> None:
     """Clean, chunk and embed the loaded documents, then commit them with the removals."""
-    keys = {d.doc: sorted({paragraph_key(b.text) for b in split_paragraphs(d.text)}) for d in loaded}
+    keys = {d.doc: furniture_keys(d.text) for d in loaded}
     others = [rec.block_keys for doc, rec in existing.items() if doc not in keys and doc not in removed]
     repeated = repeated_keys([*keys.values(), *others])
     prepared = []
