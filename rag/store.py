@@ -24,9 +24,11 @@ from typing import Any
 import numpy as np
 
 from rag.errors import UserError
+from rag.lexical import LexicalIndex
 from rag.types import Chunk, Document, Paragraph
 
-FORMAT = 1
+FORMAT = 2  # 2: BM25 stored with each generation
+BM25 = "bm25"
 DB, VECTORS, MANIFEST, CURRENT, LOCK = (
     "rag.sqlite",
     "vectors.faiss",
@@ -282,8 +284,11 @@ class IndexWriter:
         assert gen is not None
         db.commit()
         index = self._faiss(dimension, hnsw_m)
+        rows = db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
+        lexical = LexicalIndex.build([r[1] for r in rows], np.asarray([r[0] for r in rows], dtype=np.int64))
         try:
             faiss.write_index(index, str(gen / VECTORS))
+            lexical.save(gen / BM25)
             counts = db.execute("SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)")
             n_docs, n_chunks = counts.fetchone()
             db.close()
@@ -295,11 +300,12 @@ class IndexWriter:
                 "documents": n_docs,
                 "chunks": n_chunks,
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "checksums": {name: _sha256_file(gen / name) for name in (DB, VECTORS)},
+                "checksums": {name: _sha256_file(gen / name) for name in _data_files(gen)},
             }
             (gen / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-            for name in (DB, VECTORS, MANIFEST):
+            for name in [*_data_files(gen), MANIFEST]:
                 _fsync(gen / name)
+            _fsync(gen / BM25)
             _fsync(gen)
             tmp = self.index_dir / f"{CURRENT}.tmp"
             tmp.write_text(gen.name, encoding="utf-8")
@@ -335,6 +341,11 @@ class IndexWriter:
         return index
 
 
+def _data_files(gen: Path) -> list[str]:
+    """Every file of a generation but its manifest, relative to the generation folder."""
+    return [DB, VECTORS, *sorted(f"{BM25}/{p.name}" for p in (gen / BM25).iterdir())]
+
+
 def stored_vectors(db: sqlite3.Connection, dimension: int) -> tuple[np.ndarray, np.ndarray]:
     rows = db.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall()
     ids = np.asarray([r[0] for r in rows], dtype=np.int64)
@@ -360,6 +371,13 @@ class IndexReader:
                 f"index at {self.index_dir} is damaged; rebuild it with `rag index --rebuild`"
             ) from None
         self._faiss: Any = None
+        self._lexical: LexicalIndex | None = None
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        if self._lexical is None:
+            self._lexical = LexicalIndex.load(self.gen / BM25)
+        return self._lexical
 
     def close(self) -> None:
         self.db.close()

@@ -251,3 +251,25 @@ def test_vectors_are_unit_length(seed_index: Config) -> None:
     vectors = reader.faiss.index.reconstruct_n(0, reader.faiss.ntotal)
     reader.close()
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+
+
+def test_bm25_holds_exactly_the_chunks_of_faiss(corpus: Path, fresh_config: Config) -> None:
+    """Lexical and dense indexes stay in step through add, change and delete."""
+    build_index([corpus], fresh_config)
+    (corpus / "000_44c9ebb48a3e38a5.txt").unlink()
+    (corpus / "kin.txt").write_text(
+        "Kinship carers such as grandparents raise many children whose parents cannot look after "
+        "them. Councils pay them allowances that vary widely from one area to the next, and many "
+        "receive no training or support at all."
+    )
+    build_index([corpus], fresh_config)
+    reader = IndexReader(fresh_config.index_dir)
+    try:
+        faiss_ids = set(faiss.vector_to_array(reader.faiss.id_map).tolist())
+        assert set(reader.lexical.ids.tolist()) == faiss_ids
+        best_id, _ = reader.lexical.search("grandparents kinship", 1)[0]
+        row = reader.db.execute("SELECT doc FROM chunks WHERE id = ?", (best_id,)).fetchone()
+        assert row[0] == "kin.txt"
+        assert not reader.lexical.search("Cockell Harrogate", 5)  # the deleted article is gone
+    finally:
+        reader.close()
