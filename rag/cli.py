@@ -75,6 +75,30 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    from rag.engine import Engine, clean_question
+
+    clean_question(args.question)  # an empty question fails before the model loads
+    engine = Engine(_config(args))
+    try:
+        result = engine.search(args.question, args.k)
+    finally:
+        engine.close()
+    if result.truncated:
+        _warn("the question is longer than the model's window; only its start was embedded")
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False))
+        return 0
+    if not result.passages:
+        print("No passages found.")
+    for p in result.passages:
+        snippet = p.text if len(p.text) <= 240 else p.text[:239] + "…"
+        stages = "  ".join(f"{name} {value:.3f}" for name, value in p.scores.items())
+        print(f"{p.rank}. {p.doc} [{p.start}:{p.end}]  score {p.score:.3f}  ({stages})")
+        print(f"   {snippet}\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--index-dir", type=Path, help="index folder (default: index/)")
@@ -94,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("inspect", parents=[common], help="print every chunk as one JSON object per line")
     p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("search", parents=[common], help="the passages that best match a question")
+    p.add_argument("question", help="the question, in quotes")
+    p.add_argument("--k", type=int, help="passages to return (default 5)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_search)
     return parser
 
 

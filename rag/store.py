@@ -18,6 +18,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,8 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL, chunk_id TEXT NOT NULL UNIQUE,
     ord INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
-    page INTEGER, title TEXT, sentences TEXT NOT NULL, vector BLOB NOT NULL
+    page INTEGER, title TEXT, sentences TEXT NOT NULL, vector BLOB NOT NULL,
+    sentence_vectors BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc);
 """
@@ -231,8 +233,10 @@ class IndexWriter:
         block_keys: list[str],
         chunks: list[Chunk],
         vectors: np.ndarray,
+        sentence_vectors: list[np.ndarray],
     ) -> None:
-        """Store one document (replacing any earlier version) with its chunks and their vectors."""
+        """Store one document (replacing any earlier version) with its chunks, their vectors and the
+        vectors of their sentences (one row per sentence, for the sentence-level reranker)."""
         self.remove(document.doc)
         self.db.execute(
             "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -253,10 +257,10 @@ class IndexWriter:
             ),
         )
         ids = []
-        for i, (chunk, vector) in enumerate(zip(chunks, vectors, strict=True)):
+        for i, (chunk, vector, sentences) in enumerate(zip(chunks, vectors, sentence_vectors, strict=True)):
             cur = self.db.execute(
-                'INSERT INTO chunks (doc, chunk_id, ord, start, "end", text, page, title, sentences, vector)'
-                " VALUES (?,?,?,?,?,?,?,?,?,?)",
+                'INSERT INTO chunks (doc, chunk_id, ord, start, "end", text, page, title, sentences, vector,'
+                " sentence_vectors) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     chunk.doc,
                     chunk.chunk_id,
@@ -268,6 +272,7 @@ class IndexWriter:
                     chunk.title,
                     json.dumps(chunk.sentences),
                     vector.astype(np.float32).tobytes(),
+                    sentences.astype(np.float32).tobytes(),
                 ),
             )
             ids.append(cur.lastrowid)
@@ -374,6 +379,10 @@ class IndexReader:
         self._lexical: LexicalIndex | None = None
 
     @property
+    def dimension(self) -> int:
+        return int(self.manifest["dimension"])
+
+    @property
     def lexical(self) -> LexicalIndex:
         if self._lexical is None:
             self._lexical = LexicalIndex.load(self.gen / BM25)
@@ -405,6 +414,7 @@ class IndexReader:
         keys = ("doc", "path", "kind", "sha256", "size", "title", "chunks", "dropped")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
+    @lru_cache(maxsize=64)  # noqa: B019 - one reader per index, kept for the process's life
     def document_text(self, doc: str) -> str:
         row = self.db.execute("SELECT text FROM documents WHERE doc = ?", (doc,)).fetchone()
         if row is None:

@@ -90,3 +90,35 @@ class IndexReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "changed": self.changed}
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its rank and the score each stage gave it."""
+
+    rank: int
+    score: float
+    doc: str
+    chunk_id: str
+    start: int
+    end: int
+    text: str
+    scores: dict[str, float]
+    sentences: tuple[tuple[int, int], ...] = ()
+    page: int | None = None
+    title: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "rank": self.rank,
+            "score": round(self.score, 6),
+            "doc": self.doc,
+            "chunk_id": self.chunk_id,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "scores": {k: round(v, 6) for k, v in self.scores.items()},
+        }
+        if self.page is not None:
+            out["page"] = self.page
+        return out

@@ -1,0 +1,169 @@
+"""The public object: open an index once, then answer `search` quickly with models loaded once."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rag.config import Config
+from rag.embed import Embedder
+from rag.errors import UserError
+from rag.rerank import Candidate, make_reranker
+from rag.retrieve import Ranked, dense_search, rrf, weighted
+from rag.store import IndexReader, check_settings
+from rag.types import Passage
+
+MAX_QUESTION_CHARS = 20_000
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    question: str
+    passages: list[Passage]
+    truncated: bool = False  # the question was longer than the model's window
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"question": self.question, "passages": [p.to_dict() for p in self.passages]}
+
+
+def clean_question(question: str) -> str:
+    text = " ".join(question.split())
+    if not text:
+        raise UserError("the question is empty")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise UserError(f"the question is too long ({len(text)} characters, limit {MAX_QUESTION_CHARS})")
+    return text
+
+
+class Engine:
+    """Search over one index folder. Thread-safe for concurrent `search` calls."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.reader = IndexReader(config.index_dir)
+        check_settings(self.reader.manifest, config.index_settings(), config.index_dir)
+        self.embedder = Embedder(config)
+        self.reranker = make_reranker(config.rerank, config.device)
+
+    def close(self) -> None:
+        self.reader.close()
+
+    def warm(self) -> None:
+        """Load the model and the indexes now rather than on the first question."""
+        self.embedder.encode(["warm up"])
+        _ = self.reader.faiss, self.reader.lexical
+
+    def search(self, question: str, k: int | None = None) -> SearchResult:
+        question = clean_question(question)
+        k = self.config.k if k is None else k
+        if not 1 <= k <= 100:
+            raise UserError("k must be between 1 and 100")
+        started = time.perf_counter()
+        truncated = self.embedder.count_tokens([question])[0] > self.embedder.window
+        vector = self.embedder.encode([question])[0]
+        lists = self.first_stage(question, vector)
+        fused = self.fuse(lists)
+        ranked = fused
+        retrieved = time.perf_counter()
+        rerank_scores: dict[int, float] = {}
+        if self.reranker is not None:
+            candidates = self.candidates(ranked[: self.config.rerank_candidates], lists)
+            scores = self.reranker.scores(question, vector, candidates)
+            rerank_scores = {c.row: float(s) for c, s in zip(candidates, scores, strict=True)}
+            ranked = sorted(rerank_scores.items(), key=lambda item: (-item[1], item[0]))
+        passages = self._passages(ranked[:k], lists, dict(fused) if len(lists) > 1 else {}, rerank_scores)
+        done = time.perf_counter()
+        timings = {
+            "retrieve": round((retrieved - started) * 1000, 2),
+            "rerank": round((done - retrieved) * 1000, 2),
+        }
+        return SearchResult(question, passages, truncated, timings)
+
+    def candidates(self, ranked: Ranked, lists: dict[str, Ranked]) -> list[Candidate]:
+        """What the reranker reads: sentences, their vectors and the first-stage scores."""
+        bm25 = dict(lists.get("bm25", []))
+        rows = self._rows([row for row, _ in ranked], "vector, sentence_vectors")
+        dim = self.reader.dimension
+        out = []
+        for row, fused in ranked:
+            r = rows[row]
+            text = self.reader.document_text(r["doc"])
+            out.append(
+                Candidate(
+                    row=row,
+                    text=r["text"],
+                    sentences=[" ".join(text[a:b].split()) for a, b in r["sentences"]],
+                    sentence_vectors=np.frombuffer(r["sentence_vectors"], dtype=np.float32).reshape(-1, dim),
+                    vector=np.frombuffer(r["vector"], dtype=np.float32),
+                    fused=fused,
+                    bm25=bm25.get(row, 0.0),
+                )
+            )
+        return out
+
+    def _rows(self, ids: list[int], extra: str = "") -> dict[int, dict[str, Any]]:
+        columns = ["id", "doc", "chunk_id", "start", "end", "text", "sentences", "page", "title"]
+        extras = [c.strip() for c in extra.split(",") if c.strip()]
+        sql = (
+            f"SELECT {', '.join(chr(34) + c + chr(34) for c in columns + extras)} FROM chunks "
+            f"WHERE id IN ({','.join('?' * len(ids))})"
+        )
+        out = {}
+        for values in self.reader.db.execute(sql, ids):
+            row = dict(zip(columns + extras, values, strict=True))
+            row["sentences"] = [(int(a), int(b)) for a, b in json.loads(row["sentences"])]
+            out[row["id"]] = row
+        return out
+
+    def first_stage(self, question: str, vector: np.ndarray) -> dict[str, Ranked]:
+        """Candidate lists of the enabled first stages (dense, BM25)."""
+        lists: dict[str, Ranked] = {}
+        if self.config.use_dense:
+            lists["dense"] = dense_search(self.reader.faiss, vector, self.config.dense_candidates)
+        if self.config.use_bm25:
+            lists["bm25"] = self.reader.lexical.search(question, self.config.bm25_candidates)
+        return lists
+
+    def fuse(self, lists: dict[str, Ranked]) -> Ranked:
+        if len(lists) == 1:
+            return next(iter(lists.values()))
+        if self.config.fusion == "weighted":
+            weights = {"dense": self.config.dense_weight, "bm25": self.config.bm25_weight}
+            return weighted(lists, weights)
+        return rrf(lists, self.config.rrf_k)
+
+    def _passages(
+        self, ranked: Ranked, lists: dict[str, Ranked], fused: dict[int, float], reranked: dict[int, float]
+    ) -> list[Passage]:
+        """Look the chunks up and attach every stage's score, so a ranking can be explained."""
+        stage_scores = {name: dict(items) for name, items in lists.items()}
+        rows = self._rows([row for row, _ in ranked])
+        passages = []
+        for rank, (row, score) in enumerate(ranked, start=1):
+            r = rows[row]
+            scores = {name: s[row] for name, s in stage_scores.items() if row in s}
+            if row in fused:
+                scores["fused"] = fused[row]
+            if row in reranked:
+                scores["rerank"] = reranked[row]
+            passages.append(
+                Passage(
+                    rank,
+                    score,
+                    r["doc"],
+                    r["chunk_id"],
+                    r["start"],
+                    r["end"],
+                    r["text"],
+                    scores,
+                    tuple(r["sentences"]),
+                    r["page"],
+                    r["title"],
+                )
+            )
+        return passages
