@@ -21,13 +21,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# An index from older settings or an older format is rebuilt (the seeds index is ours to rebuild).
 index: setup
-	$(BIN)/rag index seeds/
+	$(BIN)/rag index seeds/ || $(BIN)/rag index seeds/ --rebuild
 
 # Until the chat UI lands (issue 5), `make run` indexes and shows what the index holds.
 run: index
 	@echo
-	@echo "Index ready in index/. See its chunks:  $(BIN)/rag inspect | head"
+	@echo "Index ready in index/. Ask it:          $(BIN)/rag search \"How often is a child killed by a parent?\""
+	@echo "See its chunks:                         $(BIN)/rag inspect | head"
 	@echo "Audit the cleaner:                      $(BIN)/rag index seeds/ --show-dropped"
 
 test: setup
