@@ -10,10 +10,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rag.config import Config
 from rag.errors import UserError
+
+if TYPE_CHECKING:
+    from rag.types import Answer
 
 
 def _warn(message: str) -> None:
@@ -99,6 +102,84 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_answer(answer: Answer) -> None:
+    print(answer.answer)
+    if answer.abstained:
+        if answer.passages:
+            print("\nRelated passages (not evidence for an answer):")
+            for p in answer.passages[:3]:
+                print(f"  - {p.doc}: {_snippet(p.text, 160)}")
+        return
+    print()
+    for c in answer.citations:
+        print(f'[{c.n}] {c.doc}: "{_snippet(c.quote, 200)}"')
+
+
+def _snippet(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _check_mode(mode: str) -> None:
+    if mode != "extractive":
+        raise UserError(
+            "--mode llm is not available yet (it arrives with the generative mode); use extractive"
+        )
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from rag.engine import Engine, clean_question
+
+    _check_mode(args.mode)
+    clean_question(args.question)
+    engine = Engine(_config(args))
+    try:
+        answer = engine.ask(args.question, k=args.k)
+    finally:
+        engine.close()
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False))
+    else:
+        _print_answer(answer)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """An interactive terminal chat; follow-up questions use the conversation so far."""
+    import readline  # noqa: F401 - line editing and history for input()
+
+    from rag.engine import Engine
+
+    _check_mode(args.mode)
+    engine = Engine(_config(args))
+    history: list[dict[str, str]] = []
+    print("Ask about your documents. An empty line or Ctrl-D quits; /new starts a new chat.")
+    try:
+        while True:
+            try:
+                question = input("\n> ").strip()
+            except EOFError:
+                print()
+                break
+            if not question:
+                break
+            if question == "/new":
+                history.clear()
+                continue
+            try:
+                answer = engine.ask(question, history=history, k=args.k)
+            except UserError as exc:
+                print(f"rag: error: {exc}", file=sys.stderr)
+                continue
+            _print_answer(answer)
+            history += [
+                {"role": "user", "content": question},
+                {"role": "assistant", "content": answer.answer},
+            ]
+    finally:
+        engine.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--index-dir", type=Path, help="index folder (default: index/)")
@@ -124,6 +205,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, help="passages to return (default 5)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("ask", parents=[common], help="a cited answer, or an honest refusal")
+    p.add_argument("question", help="the question, in quotes")
+    p.add_argument("--k", type=int, help="passages to draw the answer from (default 5)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--mode", choices=["extractive", "llm"], default="extractive")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", parents=[common], help="an interactive chat in the terminal")
+    p.add_argument("--k", type=int, help="passages per answer (default 5)")
+    p.add_argument("--mode", choices=["extractive", "llm"], default="extractive")
+    p.set_defaults(func=cmd_chat)
     return parser
 
 

@@ -44,6 +44,10 @@ class Config:
     # or "cross-encoder:NAME" with a sentence-transformers CrossEncoder folder or hub name.
     rerank: str = "sentence"
     rerank_candidates: int = 20
+    # Answers: at most this many cited sentences; below this evidence strength, refuse
+    # (calibrated on eval/seed_questions.jsonl with eval/calibrate_refusal.py).
+    answer_sentences: int = 3
+    refusal_threshold: float = 0.49
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_dir", Path(self.index_dir))
@@ -72,6 +76,10 @@ class Config:
             problems.append('rerank must be "sentence", "none" or "cross-encoder:NAME"')
         if not 1 <= self.rerank_candidates <= 500:
             problems.append("rerank_candidates must be between 1 and 500")
+        if not 1 <= self.answer_sentences <= 10:
+            problems.append("answer_sentences must be between 1 and 10")
+        if not 0 <= self.refusal_threshold <= 2:
+            problems.append("refusal_threshold must be between 0 and 2")
         if self.rrf_k < 1:
             problems.append("rrf_k must be at least 1")
         if not self.model.strip():

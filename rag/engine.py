@@ -4,20 +4,35 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from rag.compose import REFUSAL, Composer, Composition
 from rag.config import Config
+from rag.conversation import resolve
 from rag.embed import Embedder
 from rag.errors import UserError
 from rag.rerank import Candidate, make_reranker
 from rag.retrieve import Ranked, dense_search, rrf, weighted
 from rag.store import IndexReader, check_settings
-from rag.types import Passage
+from rag.types import Answer, Passage
 
 MAX_QUESTION_CHARS = 20_000
+
+
+@dataclass(frozen=True)
+class _Found:
+    """One retrieval run, with what answering needs beyond the passages."""
+
+    passages: list[Passage]
+    vector: np.ndarray
+    lists: dict[str, Ranked]
+    candidates: list[Candidate]
+    truncated: bool
+    timings_ms: dict[str, float]
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,7 @@ class Engine:
         check_settings(self.reader.manifest, config.index_settings(), config.index_dir)
         self.embedder = Embedder(config)
         self.reranker = make_reranker(config.rerank, config.device)
+        self.composer = Composer(max_sentences=config.answer_sentences, threshold=config.refusal_threshold)
 
     def close(self) -> None:
         self.reader.close()
@@ -60,20 +76,56 @@ class Engine:
 
     def search(self, question: str, k: int | None = None) -> SearchResult:
         question = clean_question(question)
+        found = self._retrieve(question, question, k)
+        return SearchResult(question, found.passages, found.truncated, found.timings_ms)
+
+    def ask(self, question: str, history: Sequence[Any] | None = None, k: int | None = None) -> Answer:
+        """An extractive, cited answer, or a refusal; `history` holds the earlier chat messages."""
+        started = time.perf_counter()
+        question = clean_question(question)
+        query = resolve(question, history)
+        found = self._retrieve(question, query, k)
+        composing = time.perf_counter()
+        composition = Composition(REFUSAL, [], True, 0.0)
+        if found.passages:
+            # Retrieval used the resolved query; the answer must fit the question actually asked.
+            vector = found.vector if query == question else self.embedder.encode([question])[0]
+            weights = self.composer.term_weights(question, self.reader.lexical)
+            composition = self.composer.compose(vector, weights, found.passages, self._candidates_for(found))
+        done = time.perf_counter()
+        timings = {
+            **found.timings_ms,
+            "compose": round((done - composing) * 1000, 2),
+            "total": round((done - started) * 1000, 2),
+        }
+        return Answer(
+            question,
+            composition.answer,
+            composition.abstained,
+            composition.citations,
+            found.passages,
+            timings,
+            query,
+            composition.confidence,
+        )
+
+    def _retrieve(self, question: str, query: str, k: int | None) -> _Found:
+        """Both first stages, fusion and reranking for `query` (the question, or its resolved form)."""
         k = self.config.k if k is None else k
         if not 1 <= k <= 100:
             raise UserError("k must be between 1 and 100")
         started = time.perf_counter()
-        truncated = self.embedder.count_tokens([question])[0] > self.embedder.window
-        vector = self.embedder.encode([question])[0]
-        lists = self.first_stage(question, vector)
+        truncated = self.embedder.count_tokens([query])[0] > self.embedder.window
+        vector = self.embedder.encode([query])[0]
+        lists = self.first_stage(query, vector)
         fused = self.fuse(lists)
         ranked = fused
         retrieved = time.perf_counter()
         rerank_scores: dict[int, float] = {}
+        candidates: list[Candidate] = []
         if self.reranker is not None:
-            candidates = self.candidates(ranked[: self.config.rerank_candidates], lists)
-            scores = self.reranker.scores(question, vector, candidates)
+            candidates = self.candidates(ranked[: max(self.config.rerank_candidates, k)], lists)
+            scores = self.reranker.scores(query, vector, candidates)
             rerank_scores = {c.row: float(s) for c, s in zip(candidates, scores, strict=True)}
             ranked = sorted(rerank_scores.items(), key=lambda item: (-item[1], item[0]))
         passages = self._passages(ranked[:k], lists, dict(fused) if len(lists) > 1 else {}, rerank_scores)
@@ -82,7 +134,15 @@ class Engine:
             "retrieve": round((retrieved - started) * 1000, 2),
             "rerank": round((done - retrieved) * 1000, 2),
         }
-        return SearchResult(question, passages, truncated, timings)
+        return _Found(passages, vector, lists, candidates, truncated, timings)
+
+    def _candidates_for(self, found: _Found) -> dict[str, Candidate]:
+        """Sentence vectors of the returned passages (already loaded when reranking was on)."""
+        by_row = {c.row: c for c in found.candidates}
+        missing = [(p.row, p.score) for p in found.passages if p.row not in by_row]
+        for c in self.candidates(missing, found.lists) if missing else []:
+            by_row[c.row] = c
+        return {p.chunk_id: by_row[p.row] for p in found.passages}
 
     def candidates(self, ranked: Ranked, lists: dict[str, Ranked]) -> list[Candidate]:
         """What the reranker reads: sentences, their vectors and the first-stage scores."""
@@ -164,6 +224,7 @@ class Engine:
                     tuple(r["sentences"]),
                     r["page"],
                     r["title"],
+                    row,
                 )
             )
         return passages

@@ -62,6 +62,16 @@ class LexicalIndex:
         retriever = bm25s.BM25.load(str(folder), show_progress=False) if len(ids) else bm25s.BM25()
         return cls(retriever, ids)
 
+    def idf(self, tokens: list[str]) -> np.ndarray:
+        """Lucene IDF of each token over the passages; a token no passage holds gets the highest."""
+        n = len(self.ids)
+        if not n:
+            return np.ones(len(tokens))
+        indptr = self.retriever.scores["indptr"]  # CSC: one column per vocabulary token
+        vocab = self.retriever.vocab_dict
+        df = np.array([indptr[vocab[t] + 1] - indptr[vocab[t]] if t in vocab else 0 for t in tokens])
+        return np.log(1 + (n - df + 0.5) / (df + 0.5))
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage, in `ids` order (zero where no query term occurs)."""
         if not len(self.ids):

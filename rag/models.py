@@ -38,6 +38,9 @@ def sentence_transformer(name: str, device: str = "cpu") -> Any:
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # the per-weight "Loading weights" bar is noise
+    # Its "sequence length is longer than the maximum" warning is wrong for us (encode truncates, the
+    # chunker counts to stay inside the window) and rag says so itself where it matters.
+    transformers_logging.set_verbosity_error()
 
     try:
         return SentenceTransformer(location, device=device)

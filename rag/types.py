@@ -107,6 +107,7 @@ class Passage:
     sentences: tuple[tuple[int, int], ...] = ()
     page: int | None = None
     title: str | None = None
+    row: int = -1  # the index's internal row id (not part of the JSON contract)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -122,3 +123,42 @@ class Passage:
         if self.page is not None:
             out["page"] = self.page
         return out
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Support for one answer sentence: the exact source sentence and where it is."""
+
+    n: int
+    doc: str
+    chunk_id: str
+    start: int
+    end: int
+    quote: str  # the source text start:end, whitespace collapsed
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation]
+    passages: list[Passage]  # what retrieval returned; when abstaining, offered as "related" only
+    timings_ms: dict[str, float]
+    query: str = ""  # the retrieval query, with terms carried over from earlier turns
+    confidence: float = 0.0  # evidence strength the refusal threshold was applied to
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "citations": [c.to_dict() for c in self.citations],
+            "passages": [p.to_dict() for p in self.passages],
+            "timings_ms": self.timings_ms,
+            "query": self.query,
+            "confidence": round(self.confidence, 4),
+        }

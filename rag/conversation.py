@@ -1,0 +1,54 @@
+"""Follow-up questions: carry the earlier turns' key terms into the retrieval query.
+
+"What did she say about inspections?" after "What did Meg Munn say about social workers?" is
+retrieved as if it named Meg Munn. A question that stands on its own is left as it is.
+The history is an argument (a list of {"role", "content"} messages), never global state.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+_ANAPHORA = re.compile(
+    r"\b(he|she|they|it|his|her|hers|their|its|him|them|this|that|these|those|there|then|"
+    r"the same|the report|the review|the speech|the article)\b",
+    re.IGNORECASE,
+)
+_CONTINUATION = re.compile(r"^\s*(and|but|also|so|what about|how about|what else|why|when|where)\b", re.I)
+_NAME = re.compile(r"\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)+")  # multi-word capitalised names
+_WORD = re.compile(r"[\w’'-]+")
+_FEW_WORDS = 4
+
+
+def is_follow_up(question: str) -> bool:
+    words = _WORD.findall(question)
+    return bool(_ANAPHORA.search(question) or _CONTINUATION.match(question) or len(words) <= _FEW_WORDS)
+
+
+def _messages(history: Sequence[Any]) -> list[tuple[str, str]]:
+    """(role, text) pairs from dict messages or (question, answer) pairs; anything else is ignored."""
+    out: list[tuple[str, str]] = []
+    for item in history:
+        if isinstance(item, dict) and isinstance(item.get("content"), str):
+            out.append((str(item.get("role", "user")), item["content"]))
+        elif isinstance(item, (list, tuple)) and len(item) == 2:
+            out += [("user", str(item[0])), ("assistant", str(item[1] or ""))]
+    return out
+
+
+def resolve(question: str, history: Sequence[Any] | None) -> str:
+    """The retrieval query for `question` given the conversation so far."""
+    if not history or not is_follow_up(question):
+        return question
+    messages = _messages(history)
+    last_user = next((text for role, text in reversed(messages) if role == "user"), "")
+    last_answer = next((text for role, text in reversed(messages) if role == "assistant"), "")
+    names = _NAME.findall(re.sub(r"\[\d+\]", "", last_answer))
+    asked = {w.lower() for w in _WORD.findall(question)}
+    carried: list[str] = []
+    for word in [*_WORD.findall(last_user), *" ".join(names).split()]:
+        if word.lower() not in asked and word not in carried:
+            carried.append(word)
+    return " ".join([question, *carried[:12]])
