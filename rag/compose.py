@@ -42,6 +42,10 @@ class Composition:
     confidence: float
 
 
+def _is_heading(text: str) -> bool:
+    return len(text) < 100 and not text.rstrip().endswith((".", "!", "?", '"', "”", "’", ":", ";"))
+
+
 def coverage(weights: dict[str, float], text: str) -> float:
     """Share of the question's term weight (IDF) that `text` contains."""
     total = sum(weights.values())
@@ -141,8 +145,9 @@ class Composer:
         return out
 
     def _select(self, sentences: list[_Sentence]) -> list[_Sentence]:
-        """Maximal marginal relevance: good sentences that do not repeat each other."""
-        pool = sorted(sentences, key=lambda s: -s.score)
+        """Maximal marginal relevance: good sentences that do not repeat each other. Headings are
+        left out (they name a topic, they do not answer), unless there is nothing else."""
+        pool = sorted([s for s in sentences if not _is_heading(s.text)] or sentences, key=lambda s: -s.score)
         chosen = [pool.pop(0)]
         while pool and len(chosen) < self.max_sentences:
 

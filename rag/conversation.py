@@ -20,6 +20,60 @@ _CONTINUATION = re.compile(r"^\s*(and|but|also|so|what about|how about|what else
 _NAME = re.compile(r"\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)+")  # multi-word capitalised names
 _WORD = re.compile(r"[\w’'-]+")
 _FEW_WORDS = 4
+# Words that make a question a question but say nothing of its topic.
+_QUESTION_WORDS = {
+    "what",
+    "who",
+    "whom",
+    "which",
+    "when",
+    "where",
+    "why",
+    "how",
+    "did",
+    "does",
+    "do",
+    "is",
+    "are",
+    "was",
+    "were",
+    "say",
+    "said",
+    "says",
+    "tell",
+    "about",
+    "the",
+    "a",
+    "an",
+    "of",
+    "in",
+    "on",
+    "to",
+    "and",
+    "but",
+    "also",
+    "so",
+    "he",
+    "she",
+    "they",
+    "it",
+    "his",
+    "her",
+    "their",
+    "its",
+    "him",
+    "them",
+    "this",
+    "that",
+    "these",
+    "those",
+    "there",
+    "then",
+    "think",
+    "thought",
+    "else",
+    "more",
+}
 
 
 def is_follow_up(question: str) -> bool:
@@ -39,16 +93,24 @@ def _messages(history: Sequence[Any]) -> list[tuple[str, str]]:
 
 
 def resolve(question: str, history: Sequence[Any] | None) -> str:
-    """The retrieval query for `question` given the conversation so far."""
+    """The retrieval query for `question` given the conversation so far.
+
+    A question with a topic of its own ("What did she say about inspections?") only lacks its
+    referent, so the names of the last turn are carried; a bare continuation ("and in 2013?")
+    lacks the topic too, so the last question's words are carried as well.
+    """
     if not history or not is_follow_up(question):
         return question
     messages = _messages(history)
     last_user = next((text for role, text in reversed(messages) if role == "user"), "")
     last_answer = next((text for role, text in reversed(messages) if role == "assistant"), "")
-    names = _NAME.findall(re.sub(r"\[\d+\]", "", last_answer))
+    names = _NAME.findall(last_user) + _NAME.findall(re.sub(r"\[\d+\]", "", last_answer))
+    own_topic = [w for w in _WORD.findall(question) if w.lower() not in _QUESTION_WORDS]
+    continuation = bool(_CONTINUATION.match(question))
+    carry = " ".join(names) if own_topic and names and not continuation else " ".join([last_user, *names])
     asked = {w.lower() for w in _WORD.findall(question)}
     carried: list[str] = []
-    for word in [*_WORD.findall(last_user), *" ".join(names).split()]:
+    for word in _WORD.findall(carry):
         if word.lower() not in asked and word not in carried:
             carried.append(word)
     return " ".join([question, *carried[:12]])

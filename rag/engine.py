@@ -88,8 +88,11 @@ class Engine:
         composing = time.perf_counter()
         composition = Composition(REFUSAL, [], True, 0.0)
         if found.passages:
-            # Retrieval used the resolved query; the answer must fit the question actually asked.
-            vector = found.vector if query == question else self.embedder.encode([question])[0]
+            # A follow-up's answer must fit both what was asked and what it refers to.
+            vector = found.vector
+            if query != question:
+                blend = found.vector + self.embedder.encode([question])[0]
+                vector = blend / np.linalg.norm(blend)
             weights = self.composer.term_weights(question, self.reader.lexical)
             composition = self.composer.compose(vector, weights, found.passages, self._candidates_for(found))
         done = time.perf_counter()

@@ -1,0 +1,112 @@
+"""Answers on the real seed index: every citation checks out, noise and out-of-corpus questions are
+refused, follow-ups need their history, and the issue's targets hold on the evaluation set."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rag.compose import REFUSAL
+from rag.config import Config
+from rag.engine import Engine
+from rag.evaluate import load_questions
+from rag.types import Answer
+from tests.conftest import ROOT, SEEDS, collapse
+
+QUESTIONS = load_questions(ROOT / "eval" / "seed_questions.jsonl")
+
+
+@pytest.fixture(scope="module")
+def engine(seed_index: Config) -> Engine:
+    e = Engine(seed_index)
+    e.warm()
+    return e
+
+
+@pytest.fixture(scope="module")
+def answers(engine: Engine) -> dict[str, Answer]:
+    return {q["id"]: engine.ask(q["question"]) for q in QUESTIONS}
+
+
+def assert_citations_valid(answer: Answer) -> None:
+    """Every [n] has a citation, every citation is used, and each quote is the source text."""
+    markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
+    assert markers == {c.n for c in answer.citations}
+    for c in answer.citations:
+        source = (SEEDS / c.doc).read_text(encoding="utf-8")
+        assert collapse(source[c.start : c.end]) == c.quote
+        assert c.quote in answer.answer
+        assert any(p.chunk_id == c.chunk_id and p.start <= c.start < c.end <= p.end for p in answer.passages)
+
+
+def test_every_citation_of_every_seed_question_is_valid(answers: dict[str, Answer]) -> None:
+    for answer in answers.values():
+        if answer.abstained:
+            assert answer.answer == REFUSAL and not answer.citations
+        else:
+            assert answer.citations
+            assert_citations_valid(answer)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What are the opening hours of the advice phone line?",
+        "Which replica watches are the most popular?",
+        "How do I sign up for the newsletter?",
+        "What is the capital of Australia?",
+        "How does Scotland's children's hearings system work?",
+    ],
+)
+def test_noise_and_out_of_corpus_questions_are_refused(engine: Engine, question: str) -> None:
+    answer = engine.ask(question)
+    assert answer.abstained and answer.answer == REFUSAL and answer.citations == []
+    assert answer.passages  # the closest passages are still offered, as related reading
+
+
+def test_a_follow_up_finds_its_passage_only_with_history(engine: Engine) -> None:
+    """ "he" is Cockell: with the history the inspection passage of his article comes first."""
+    first = "What did Sir Merrick Cockell say about child protection?"
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": engine.ask(first).answer}]
+    follow_up = "What did he say about inspection?"
+    with_history = engine.ask(follow_up, history=history)
+    without = engine.ask(follow_up)
+    cockell = "000_44c9ebb48a3e38a5.txt"
+    assert with_history.passages[0].doc == cockell
+    assert without.passages[0].doc != cockell
+    assert "Cockell" in with_history.query and without.query == follow_up
+    assert not with_history.abstained
+
+
+def test_history_is_an_argument_not_state(engine: Engine) -> None:
+    question = "How often is a child killed by a parent in England and Wales?"
+    before = engine.ask(question)
+    engine.ask("and what about inspections?", history=[("Who is Meg Munn?", "An MP.")])
+    assert engine.ask(question).answer == before.answer
+
+
+def test_targets_on_the_evaluation_set(answers: dict[str, Answer]) -> None:
+    """Floors a little below the measured figures (key facts 0.855, refusal recall 0.846,
+    false refusals 0.053), so a regression fails here."""
+    answerable = [q for q in QUESTIONS if q["answerable"]]
+    unanswerable = [q for q in QUESTIONS if not q["answerable"]]
+
+    def has_facts(q: dict) -> bool:
+        text = collapse(answers[q["id"]].answer).casefold()
+        return all(collapse(f).casefold() in text for f in q["answers"])
+
+    key_facts = sum(has_facts(q) for q in answerable) / len(answerable)
+    refused = sum(answers[q["id"]].abstained for q in unanswerable) / len(unanswerable)
+    false_refusals = sum(answers[q["id"]].abstained for q in answerable) / len(answerable)
+    assert key_facts >= 0.82
+    assert refused >= 0.80
+    assert false_refusals <= 0.10
+
+
+def test_answer_json_contract(engine: Engine) -> None:
+    d = engine.ask("What did Munro recommend about serious case reviews?").to_dict()
+    assert {"question", "answer", "abstained", "citations", "passages", "timings_ms"} <= set(d)
+    assert set(d["timings_ms"]) == {"retrieve", "rerank", "compose", "total"}
+    assert set(d["citations"][0]) == {"n", "doc", "chunk_id", "start", "end", "quote"}
+    assert set(d["passages"][0]) == {"rank", "score", "doc", "chunk_id", "start", "end", "text", "scores"}
