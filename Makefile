@@ -25,12 +25,10 @@ $(STAMP): pyproject.toml
 index: setup
 	$(BIN)/rag index seeds/ || $(BIN)/rag index seeds/ --rebuild
 
-# Until the chat UI lands (issue 5), `make run` indexes and shows what the index holds.
+# Until the browser UI lands (issue 5), `make run` starts the terminal chat.
 run: index
-	@echo
-	@echo "Index ready in index/. Ask it:          $(BIN)/rag search \"How often is a child killed by a parent?\""
-	@echo "See its chunks:                         $(BIN)/rag inspect | head"
-	@echo "Audit the cleaner:                      $(BIN)/rag index seeds/ --show-dropped"
+	@echo "One-off questions: $(BIN)/rag ask \"How often is a child killed by a parent?\""
+	$(BIN)/rag chat
 
 test: setup
 	$(BIN)/ruff check rag ui tests benchmarks eval
