@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.clean import stopwords
-from rag.lexical import LexicalIndex, tokenize
+from rag.lexical import QUESTION_WORDS, LexicalIndex, tokenize
 from rag.rerank import Candidate
 from rag.types import Citation, Passage
 
@@ -64,8 +63,8 @@ class Composer:
         threshold: float = 0.49,
         min_relative: float = 0.8,
         mmr_lambda: float = 0.5,
-        coverage_weight: float = 1.0,  # chosen with eval/calibrate_answers.py
-        passage_weight: float = 0.6,
+        coverage_weight: float = 0.5,  # chosen with eval/calibrate_answers.py
+        passage_weight: float = 0.3,
     ) -> None:
         self.coverage_weight = coverage_weight
         self.passage_weight = passage_weight
@@ -75,9 +74,9 @@ class Composer:
         self.mmr_lambda = mmr_lambda
 
     def term_weights(self, question: str, lexical: LexicalIndex) -> dict[str, float]:
-        """IDF of the question's content terms. jusText's fuller stop list drops question words
-        ("did", "which", "most") that BM25's short list keeps and that are rare in prose."""
-        words = [w for w in _WORD.findall(question.lower()) if w not in stopwords()]
+        """IDF of the question's content terms: BM25's stop list, and question words ("did",
+        "which") left out, since prose rarely uses them and they would look like rare terms."""
+        words = [w for w in _WORD.findall(question.lower()) if w not in QUESTION_WORDS]
         terms = sorted(set(tokenize([" ".join(words)])[0])) if words else []
         return dict(zip(terms, lexical.idf(terms).tolist(), strict=True))
 
@@ -155,6 +154,10 @@ class Composer:
                 redundancy = max(float(s.vector @ c.vector) for c in chosen)
                 return self.mmr_lambda * s.score - (1 - self.mmr_lambda) * redundancy
 
+            # A sentence saying the same as one chosen (a repeat elsewhere in the text) never joins.
+            pool = [s for s in pool if max(float(s.vector @ c.vector) for c in chosen) < 0.95]
+            if not pool:
+                break
             best = max(pool, key=mmr)
             if best.score < self.min_relative * chosen[0].score:
                 break

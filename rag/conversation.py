@@ -11,69 +11,15 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-_ANAPHORA = re.compile(
-    r"\b(he|she|they|it|his|her|hers|their|its|him|them|this|that|these|those|there|then|"
-    r"the same|the report|the review|the speech|the article)\b",
-    re.IGNORECASE,
-)
+from rag.lexical import QUESTION_WORDS
+
+# Personal pronouns point back to an earlier turn; "their", "it", "that" or "there" usually point
+# inside the question itself ("children who live outside their area"), so they do not count.
+_ANAPHORA = re.compile(r"\b(he|she|him|his|her|hers|they|them|the same)\b", re.IGNORECASE)
 _CONTINUATION = re.compile(r"^\s*(and|but|also|so|what about|how about|what else|why|when|where)\b", re.I)
 _NAME = re.compile(r"\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)+")  # multi-word capitalised names
 _WORD = re.compile(r"[\w’'-]+")
 _FEW_WORDS = 4
-# Words that make a question a question but say nothing of its topic.
-_QUESTION_WORDS = {
-    "what",
-    "who",
-    "whom",
-    "which",
-    "when",
-    "where",
-    "why",
-    "how",
-    "did",
-    "does",
-    "do",
-    "is",
-    "are",
-    "was",
-    "were",
-    "say",
-    "said",
-    "says",
-    "tell",
-    "about",
-    "the",
-    "a",
-    "an",
-    "of",
-    "in",
-    "on",
-    "to",
-    "and",
-    "but",
-    "also",
-    "so",
-    "he",
-    "she",
-    "they",
-    "it",
-    "his",
-    "her",
-    "their",
-    "its",
-    "him",
-    "them",
-    "this",
-    "that",
-    "these",
-    "those",
-    "there",
-    "then",
-    "think",
-    "thought",
-    "else",
-    "more",
-}
 
 
 def is_follow_up(question: str) -> bool:
@@ -105,7 +51,7 @@ def resolve(question: str, history: Sequence[Any] | None) -> str:
     last_user = next((text for role, text in reversed(messages) if role == "user"), "")
     last_answer = next((text for role, text in reversed(messages) if role == "assistant"), "")
     names = _NAME.findall(last_user) + _NAME.findall(re.sub(r"\[\d+\]", "", last_answer))
-    own_topic = [w for w in _WORD.findall(question) if w.lower() not in _QUESTION_WORDS]
+    own_topic = [w for w in _WORD.findall(question) if w.lower() not in QUESTION_WORDS]
     continuation = bool(_CONTINUATION.match(question))
     carry = " ".join(names) if own_topic and names and not continuation else " ".join([last_user, *names])
     asked = {w.lower() for w in _WORD.findall(question)}
