@@ -42,6 +42,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_index.py
+	$(BIN)/python benchmarks/bench_search.py
 
 clean:
 	rm -rf $(VENV) index/* .pytest_cache .mypy_cache

@@ -39,7 +39,7 @@ def prepare(
     out = []
     for q in questions:
         question = " ".join(q["question"].split())
-        found = engine._retrieve(question, question, None)
+        found = engine._retrieve(question, None)
         weights = engine.composer.term_weights(question, engine.reader.lexical)
         out.append((q, found.vector, weights, found.passages, engine._candidates_for(found)))
     return out

@@ -28,7 +28,7 @@ class _Found:
     """One retrieval run, with what answering needs beyond the passages."""
 
     passages: list[Passage]
-    vector: np.ndarray
+    vector: np.ndarray | None  # None when no stage needed it
     lists: dict[str, Ranked]
     candidates: list[Candidate]
     truncated: bool
@@ -76,7 +76,7 @@ class Engine:
 
     def search(self, question: str, k: int | None = None) -> SearchResult:
         question = clean_question(question)
-        found = self._retrieve(question, question, k)
+        found = self._retrieve(question, k)
         return SearchResult(question, found.passages, found.truncated, found.timings_ms)
 
     def ask(self, question: str, history: Sequence[Any] | None = None, k: int | None = None) -> Answer:
@@ -84,14 +84,14 @@ class Engine:
         started = time.perf_counter()
         question = clean_question(question)
         query = resolve(question, history)
-        found = self._retrieve(question, query, k)
+        found = self._retrieve(query, k)
         composing = time.perf_counter()
         composition = Composition(REFUSAL, [], True, 0.0)
         if found.passages:
             # A follow-up's answer must fit both what was asked and what it refers to.
-            vector = found.vector
+            vector = found.vector if found.vector is not None else self.embedder.encode([query])[0]
             if query != question:
-                blend = found.vector + self.embedder.encode([question])[0]
+                blend = vector + self.embedder.encode([question])[0]
                 vector = blend / np.linalg.norm(blend)
             weights = self.composer.term_weights(question, self.reader.lexical)
             composition = self.composer.compose(vector, weights, found.passages, self._candidates_for(found))
@@ -112,30 +112,33 @@ class Engine:
             composition.confidence,
         )
 
-    def _retrieve(self, question: str, query: str, k: int | None) -> _Found:
-        """Both first stages, fusion and reranking for `query` (the question, or its resolved form)."""
+    def _retrieve(self, query: str, k: int | None) -> _Found:
+        """Both first stages, fusion and reranking for `query` (the question, or its resolved form).
+        The query is embedded only when a stage uses its vector."""
         k = self.config.k if k is None else k
         if not 1 <= k <= 100:
             raise UserError("k must be between 1 and 100")
         started = time.perf_counter()
         truncated = self.embedder.count_tokens([query])[0] > self.embedder.window
-        vector = self.embedder.encode([query])[0]
+        needs_vector = self.config.use_dense or self.reranker is not None
+        vector = self.embedder.encode([query])[0] if needs_vector else None
         lists = self.first_stage(query, vector)
         fused = self.fuse(lists)
         ranked = fused
         retrieved = time.perf_counter()
         rerank_scores: dict[int, float] = {}
         candidates: list[Candidate] = []
-        if self.reranker is not None:
+        if self.reranker is not None and vector is not None:
             candidates = self.candidates(ranked[: max(self.config.rerank_candidates, k)], lists)
             scores = self.reranker.scores(query, vector, candidates)
             rerank_scores = {c.row: float(s) for c, s in zip(candidates, scores, strict=True)}
             ranked = sorted(rerank_scores.items(), key=lambda item: (-item[1], item[0]))
+        reranked = time.perf_counter()
         passages = self._passages(ranked[:k], lists, dict(fused) if len(lists) > 1 else {}, rerank_scores)
         done = time.perf_counter()
-        timings = {
-            "retrieve": round((retrieved - started) * 1000, 2),
-            "rerank": round((done - retrieved) * 1000, 2),
+        timings = {  # looking the passages up is part of retrieval
+            "retrieve": round((retrieved - started + done - reranked) * 1000, 2),
+            "rerank": round((reranked - retrieved) * 1000, 2),
         }
         return _Found(passages, vector, lists, candidates, truncated, timings)
 
@@ -183,10 +186,10 @@ class Engine:
             out[row["id"]] = row
         return out
 
-    def first_stage(self, question: str, vector: np.ndarray) -> dict[str, Ranked]:
+    def first_stage(self, question: str, vector: np.ndarray | None) -> dict[str, Ranked]:
         """Candidate lists of the enabled first stages (dense, BM25)."""
         lists: dict[str, Ranked] = {}
-        if self.config.use_dense:
+        if self.config.use_dense and vector is not None:
             lists["dense"] = dense_search(self.reader.faiss, vector, self.config.dense_candidates)
         if self.config.use_bm25:
             lists["bm25"] = self.reader.lexical.search(question, self.config.bm25_candidates)

@@ -377,6 +377,7 @@ class IndexReader:
             ) from None
         self._faiss: Any = None
         self._lexical: LexicalIndex | None = None
+        self._document_text = lru_cache(maxsize=64)(self._load_document_text)
 
     @property
     def dimension(self) -> int:
@@ -414,8 +415,11 @@ class IndexReader:
         keys = ("doc", "path", "kind", "sha256", "size", "title", "chunks", "dropped")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
-    @lru_cache(maxsize=64)  # noqa: B019 - one reader per index, kept for the process's life
     def document_text(self, doc: str) -> str:
+        """A document's full text, cached per reader (answers quote its sentences)."""
+        return self._document_text(doc)
+
+    def _load_document_text(self, doc: str) -> str:
         row = self.db.execute("SELECT text FROM documents WHERE doc = ?", (doc,)).fetchone()
         if row is None:
             raise UserError(f"no document {doc!r} in the index")

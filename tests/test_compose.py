@@ -308,7 +308,7 @@ def test_on_the_seed_index_the_answer_quotes_the_seed_files(engine: Engine) -> N
     """The same composition Engine.ask returns, built from its retrieval internals, checks out against
     the seed files; the overlapping chunks of the real index cite no sentence twice."""
     question = "How often is a child killed by a parent in England and Wales?"
-    found = engine._retrieve(question, question, 5)
+    found = engine._retrieve(question, 5)
     weights = engine.composer.term_weights(question, engine.reader.lexical)
     result = engine.composer.compose(found.vector, weights, found.passages, engine._candidates_for(found))
     texts = {p.doc: (SEEDS / p.doc).read_text(encoding="utf-8") for p in found.passages}
