@@ -43,6 +43,7 @@ lint: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_index.py
 	$(BIN)/python benchmarks/bench_search.py
+	$(BIN)/python benchmarks/bench_ask.py
 
 clean:
 	rm -rf $(VENV) index/* .pytest_cache .mypy_cache

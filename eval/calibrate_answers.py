@@ -47,7 +47,7 @@ def prepare(
 
 def refusal_table(cached: list, threshold: float) -> dict[str, float]:
     composer = Composer(threshold=threshold)
-    refused = [composer.confidence(v, w, p, c) < threshold for _, v, w, p, c in cached]
+    refused = [composer.compose(v, w, p, c, q["question"]).abstained for q, v, w, p, c in cached]
     gold = [not q["answerable"] for q, *_ in cached]
     true_refusals = sum(r and g for r, g in zip(refused, gold, strict=True))
     return {

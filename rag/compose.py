@@ -20,6 +20,7 @@ from rag.types import Citation, Passage
 
 REFUSAL = "I couldn't find this in the documents."
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_NUMBER = re.compile(r"\d+(?:[.,/]\d+)*")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,16 @@ class Composition:
 
 def _is_heading(text: str) -> bool:
     return len(text) < 100 and not text.rstrip().endswith((".", "!", "?", '"', "”", "’", ":", ";"))
+
+
+def missing_numbers(question: str, passages: list[Passage]) -> list[str]:
+    """Numbers and years the question names that no passage mentions: a question about "2017"
+    cannot be answered from passages that never say 2017, however similar they are otherwise."""
+    asked = set(_NUMBER.findall(question))
+    if not asked:
+        return []
+    seen = {n for p in passages for n in _NUMBER.findall(p.text)}
+    return sorted(asked - seen)
 
 
 def coverage(weights: dict[str, float], text: str) -> float:
@@ -102,9 +113,10 @@ class Composer:
         weights: dict[str, float],
         passages: list[Passage],
         candidates: dict[str, Candidate],
+        question: str = "",
     ) -> Composition:
         confidence = self.confidence(question_vector, weights, passages, candidates)
-        if confidence < self.threshold:
+        if confidence < self.threshold or missing_numbers(question, passages):
             return Composition(REFUSAL, [], True, confidence)
         sentences = self._sentences(question_vector, weights, passages, candidates)
         chosen = self._select(sentences)

@@ -94,7 +94,8 @@ class Engine:
                 blend = vector + self.embedder.encode([question])[0]
                 vector = blend / np.linalg.norm(blend)
             weights = self.composer.term_weights(question, self.reader.lexical)
-            composition = self.composer.compose(vector, weights, found.passages, self._candidates_for(found))
+            candidates = self._candidates_for(found)
+            composition = self.composer.compose(vector, weights, found.passages, candidates, question)
         done = time.perf_counter()
         timings = {
             **found.timings_ms,

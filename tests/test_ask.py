@@ -57,6 +57,7 @@ def test_every_citation_of_every_seed_question_is_valid(answers: dict[str, Answe
         "How do I sign up for the newsletter?",
         "What is the capital of Australia?",
         "How does Scotland's children's hearings system work?",
+        "How many serious case reviews did councils start in 2019?",
     ],
 )
 def test_noise_and_out_of_corpus_questions_are_refused(engine: Engine, question: str) -> None:
@@ -87,7 +88,7 @@ def test_history_is_an_argument_not_state(engine: Engine) -> None:
 
 
 def test_targets_on_the_evaluation_set(answers: dict[str, Answer]) -> None:
-    """Floors a little below the measured figures (key facts 0.855, refusal recall 0.769,
+    """Floors a little below the measured figures (key facts 0.855, refusal recall 0.846,
     false refusals 0.026), so a regression fails here."""
     answerable = [q for q in QUESTIONS if q["answerable"]]
     unanswerable = [q for q in QUESTIONS if not q["answerable"]]
@@ -100,7 +101,7 @@ def test_targets_on_the_evaluation_set(answers: dict[str, Answer]) -> None:
     refused = sum(answers[q["id"]].abstained for q in unanswerable) / len(unanswerable)
     false_refusals = sum(answers[q["id"]].abstained for q in answerable) / len(answerable)
     assert key_facts >= 0.82
-    assert refused >= 0.75
+    assert refused >= 0.80
     assert false_refusals <= 0.06
 
 
@@ -110,3 +111,10 @@ def test_answer_json_contract(engine: Engine) -> None:
     assert set(d["timings_ms"]) == {"retrieve", "rerank", "compose", "total"}
     assert set(d["citations"][0]) == {"n", "doc", "chunk_id", "start", "end", "quote"}
     assert set(d["passages"][0]) == {"rank", "score", "doc", "chunk_id", "start", "end", "text", "scores"}
+
+
+def test_a_number_the_documents_never_mention_means_refusal(engine: Engine) -> None:
+    """The same question is answered for a year the articles cover and refused for one they don't."""
+    covered = engine.ask("What did the Children Act 1989 allow social services to do?")
+    assert not covered.abstained and "1989" in " ".join(p.text for p in covered.passages)
+    assert engine.ask("What did the Children Act 2004 allow social services to do?").abstained

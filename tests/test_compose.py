@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from rag.compose import REFUSAL, Composer, Composition, coverage
+from rag.compose import REFUSAL, Composer, Composition, coverage, missing_numbers
 from rag.config import Config
 from rag.embed import Embedder
 from rag.engine import Engine
@@ -317,3 +317,19 @@ def test_on_the_seed_index_the_answer_quotes_the_seed_files(engine: Engine) -> N
     assert len(set(cited(result))) == len(result.citations)
     answer = engine.ask(question)
     assert (answer.answer, answer.citations) == (result.answer, result.citations)
+
+
+@pytest.mark.parametrize(
+    ("question", "texts", "missing"),
+    [
+        ("What changed in 2017?", ["Reforms came in 2013."], ["2017"]),
+        ("What changed in 2013?", ["Reforms came in 2013."], []),
+        ("How much was given for 2011/12?", ["£79.9m for 2011/12."], []),
+        ("Who chairs the panel?", ["Nothing numeric."], []),
+        ("Were 65% of deaths caused by parents, or 70%?", ["65% of child deaths"], ["70"]),
+    ],
+)
+def test_missing_numbers(question: str, texts: list[str], missing: list[str]) -> None:
+    """A number the question names must appear in some passage, or the question is unanswerable."""
+    passages = [Passage(i + 1, 1.0, "d.txt", f"c{i}", 0, len(t), t, {}) for i, t in enumerate(texts)]
+    assert missing_numbers(question, passages) == missing
