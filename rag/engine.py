@@ -56,7 +56,7 @@ def clean_question(question: str) -> str:
 
 
 class Engine:
-    """Search over one index folder. Thread-safe for concurrent `search` calls."""
+    """Search and answer over one index folder, models loaded once; safe to call from several threads."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
