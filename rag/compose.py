@@ -71,7 +71,7 @@ class Composer:
     def __init__(
         self,
         max_sentences: int = 3,
-        threshold: float = 0.49,
+        threshold: float = 0.53,
         min_relative: float = 0.8,
         mmr_lambda: float = 0.5,
         coverage_weight: float = 0.5,  # chosen with eval/calibrate_answers.py

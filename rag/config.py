@@ -47,7 +47,7 @@ class Config:
     # Answers: at most this many cited sentences; below this evidence strength, refuse
     # (calibrated on eval/seed_questions.jsonl with eval/calibrate_refusal.py).
     answer_sentences: int = 3
-    refusal_threshold: float = 0.49
+    refusal_threshold: float = 0.53
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_dir", Path(self.index_dir))
