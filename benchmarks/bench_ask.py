@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_search import QUESTIONS, SEEDS, cpu_seconds, other_cores_busy, peak_rss_mb, summary
+from measure import cpu_seconds, other_cores_busy, peak_rss_mb, summary
 
 from rag.config import Config
 from rag.engine import Engine
@@ -28,7 +28,10 @@ from rag.evaluate import load_questions
 from rag.indexer import build_index
 
 ASK_P50_MS = 100.0
-DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "bench_ask.json"
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+QUESTIONS = ROOT / "eval" / "seed_questions.jsonl"
+DEFAULT_JSON = ROOT / "benchmarks" / "results" / "bench_ask.json"
 
 
 def main(argv: list[str] | None = None) -> int:

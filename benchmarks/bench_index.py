@@ -34,7 +34,6 @@ import platform
 import pstats
 import random
 import re
-import resource
 import sys
 import tempfile
 import time
@@ -47,6 +46,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from measure import cpu_seconds, other_cores_busy, peak_rss_mb  # noqa: E402
+
 import rag.indexer  # noqa: E402
 from rag.config import Config  # noqa: E402
 from rag.embed import Embedder  # noqa: E402
@@ -57,24 +58,6 @@ SEEDS = ROOT / "seeds"
 DEFAULT_JSON = ROOT / "benchmarks" / "results" / "bench_index.json"
 GOAL = 1.2
 _BLANK = re.compile(r"\n[ \t\r\f\v]*\n")
-
-
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (ru_maxrss is in KB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def cpu_seconds() -> tuple[float, float] | None:
-    """(CPU seconds used by the whole machine, by this process) so far; None off Linux."""
-    try:
-        with open("/proc/stat", encoding="ascii") as f:
-            fields = [int(x) for x in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    # user nice system idle iowait irq softirq steal: everything but idle and iowait is busy.
-    busy = sum(fields[:8]) - fields[3] - fields[4]
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    return busy / os.sysconf("SC_CLK_TCK"), own.ru_utime + own.ru_stime
 
 
 def make_corpus(target: Path, copies: int, seed: int = 0) -> int:
@@ -255,12 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         fastest = pipeline_runs.index(pipeline_s)
         stages = timers[fastest].breakdown(pipeline_s)
         rss_after_runs = peak_rss_mb()
-        cpu_end, wall = cpu_seconds(), time.perf_counter() - wall_start
         # Average cores busy with other processes while A and B ran: noise in both figures.
-        other_cores = None
-        if cpu_start is not None and cpu_end is not None:
-            other = (cpu_end[0] - cpu_start[0]) - (cpu_end[1] - cpu_start[1])
-            other_cores = max(other, 0.0) / wall
+        other_cores = other_cores_busy(cpu_start, time.perf_counter() - wall_start)
 
         # An unchanged re-run: stat checks only, no model work.
         t = time.perf_counter()
