@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.answer_type import expected_type, offers
 from rag.lexical import QUESTION_WORDS, LexicalIndex, tokenize
 from rag.rerank import Candidate
 from rag.types import Citation, Passage
@@ -21,6 +22,7 @@ from rag.types import Citation, Passage
 REFUSAL = "I couldn't find this in the documents."
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _NUMBER = re.compile(r"\d+(?:[.,/]\d+)*")
+_NAME = re.compile(r"(?<!^)(?<![.?!;:] )\b[A-Z][\w’'-]+")  # capitalised, not opening a sentence
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,11 @@ class Composition:
 
 
 def _is_heading(text: str) -> bool:
-    return len(text) < 100 and not text.rstrip().endswith((".", "!", "?", '"', "”", "’", ":", ";"))
+    """A title or a truncated teaser ("Panel's report..."): it names a topic, it does not answer."""
+    text = text.rstrip()
+    if text.endswith(("...", "…")):
+        return True
+    return len(text) < 100 and not text.endswith((".", "!", "?", '"', "”", "’", ":", ";"))
 
 
 def missing_numbers(question: str, passages: list[Passage]) -> list[str]:
@@ -72,11 +78,13 @@ class Composer:
         self,
         max_sentences: int = 3,
         threshold: float = 0.53,
-        min_relative: float = 0.8,
+        min_relative: float = 0.7,
         mmr_lambda: float = 0.5,
         coverage_weight: float = 0.5,  # chosen with eval/calibrate_answers.py
         passage_weight: float = 0.3,
+        name_weight: float = 0.5,
     ) -> None:
+        self.name_weight = name_weight
         self.coverage_weight = coverage_weight
         self.passage_weight = passage_weight
         self.max_sentences = max_sentences
@@ -118,8 +126,13 @@ class Composer:
         confidence = self.confidence(question_vector, weights, passages, candidates)
         if confidence < self.threshold or missing_numbers(question, passages):
             return Composition(REFUSAL, [], True, confidence)
-        sentences = self._sentences(question_vector, weights, passages, candidates)
+        sentences = self._sentences(
+            question_vector, self._sentence_weights(weights, question), passages, candidates
+        )
         chosen = self._select(sentences)
+        kind = expected_type(question)
+        if kind and not any(offers(kind, s.text, question) for s in chosen):
+            return Composition(REFUSAL, [], True, confidence)
         ordered = sorted(
             chosen, key=lambda s: (s.passage.doc != chosen[0].passage.doc, s.passage.doc, s.start)
         )
@@ -128,6 +141,13 @@ class Composer:
             citations.append(Citation(n, s.passage.doc, s.passage.chunk_id, s.start, s.end, s.text))
             parts.append(f"{s.text} [{n}]")
         return Composition(" ".join(parts), citations, False, confidence)
+
+    def _sentence_weights(self, weights: dict[str, float], question: str) -> dict[str, float]:
+        """Names in the question weigh less when picking sentences: they find the right passage, but
+        the sentence that answers usually refers to its subject as "she" or "the council"."""
+        names = _NAME.findall(question)
+        named = set(tokenize([" ".join(names)])[0]) if names else set()
+        return {t: w * self.name_weight if t in named else w for t, w in weights.items()}
 
     def _sentences(
         self,

@@ -88,7 +88,7 @@ def test_history_is_an_argument_not_state(engine: Engine) -> None:
 
 
 def test_targets_on_the_evaluation_set(answers: dict[str, Answer]) -> None:
-    """Floors a little below the measured figures (key facts 0.803, refusal recall 0.725 on 40
+    """Floors a little below the measured figures (key facts 0.842, refusal recall 0.75 on 40
     unanswerable questions, false refusals 0.066), so a regression fails here."""
     answerable = [q for q in QUESTIONS if q["answerable"]]
     unanswerable = [q for q in QUESTIONS if not q["answerable"]]
@@ -100,8 +100,8 @@ def test_targets_on_the_evaluation_set(answers: dict[str, Answer]) -> None:
     key_facts = sum(has_facts(q) for q in answerable) / len(answerable)
     refused = sum(answers[q["id"]].abstained for q in unanswerable) / len(unanswerable)
     false_refusals = sum(answers[q["id"]].abstained for q in answerable) / len(answerable)
-    assert key_facts >= 0.78
-    assert refused >= 0.70
+    assert key_facts >= 0.81
+    assert refused >= 0.72
     assert false_refusals <= 0.09
 
 

@@ -333,3 +333,39 @@ def test_missing_numbers(question: str, texts: list[str], missing: list[str]) ->
     """A number the question names must appear in some passage, or the question is unanswerable."""
     passages = [Passage(i + 1, 1.0, "d.txt", f"c{i}", 0, len(t), t, {}) for i, t in enumerate(texts)]
     assert missing_numbers(question, passages) == missing
+
+
+def test_a_time_question_answered_without_a_time_is_refused(embedder: Embedder, doc: Doc) -> None:
+    """ "When…" is answered only by a sentence offering a time; the right topic alone is not enough."""
+    asked = "When will inspectors visit children's homes without notice?"
+    vector = embedder.encode([asked])[0]
+    answered = OPEN.compose(
+        vector, OPEN.term_weights(asked, doc.lexical), doc.passages, doc.candidates, asked
+    )
+    assert not answered.abstained and doc.quote(7) in answered.answer
+    asked = "When did budgets for youth clubs fall by a fifth?"
+    vector = embedder.encode([asked])[0]
+    refused = OPEN.compose(vector, OPEN.term_weights(asked, doc.lexical), doc.passages, doc.candidates, asked)
+    assert refused.abstained and refused.answer == REFUSAL
+
+
+def test_a_truncated_teaser_is_not_chosen_as_an_answer(embedder: Embedder) -> None:
+    """A title cut short with "..." names a topic; the sentence with the content answers."""
+    sentences = [
+        "Panel response: the review of youth club budgets...",
+        "Budgets for youth clubs fell by a fifth after the review.",
+    ]
+    teaser = make_doc(embedder, sentences, [[0, 1]])
+    result = compose(embedder, OPEN, teaser, "What happened to youth club budgets after the review?")
+    assert result.citations and all(c.quote == teaser.quote(1) for c in result.citations)
+
+
+def test_names_weigh_half_when_picking_sentences(doc: Doc) -> None:
+    """The subject's name finds the passage; the answering sentence often says "she" instead."""
+    question = "What did Eileen Munro say about budgets?"
+    weights = OPEN.term_weights(question, doc.lexical)
+    halved = OPEN._sentence_weights(weights, question)
+    names = set(tokenize(["Eileen Munro"])[0])
+    assert names and names <= set(weights)
+    for term, weight in weights.items():
+        assert halved[term] == pytest.approx(weight * 0.5 if term in names else weight)
