@@ -151,7 +151,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     _check_mode(args.mode)
     engine = Engine(_config(args))
-    history: list[dict[str, str]] = []
+    history: list[dict[str, Any]] = []
     print("Ask about your documents. An empty line or Ctrl-D quits; /new starts a new chat.")
     try:
         while True:
@@ -173,10 +173,55 @@ def cmd_chat(args: argparse.Namespace) -> int:
             _print_answer(answer)
             history += [
                 {"role": "user", "content": question},
-                {"role": "assistant", "content": answer.answer},
+                {"role": "assistant", "content": answer.answer, "citations": answer.to_dict()["citations"]},
             ]
     finally:
         engine.close()
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """A file of questions answered and scored into a folder; or two such folders compared."""
+    if args.compare:
+        if args.questions:
+            raise UserError("give a question file or --compare DIR_A DIR_B, not both")
+        from rag.compare import compare_runs
+
+        print(compare_runs(*args.compare))
+        return 0
+    if args.questions is None:
+        raise UserError("rag eval needs a question file (.jsonl or .csv), or --compare DIR_A DIR_B")
+    from rag.engine import Engine
+    from rag.evalrun import default_out_dir, execute, run_settings, start_run
+    from rag.questions import read_questions
+    from rag.report import terminal_table
+
+    _check_mode(args.mode)
+    if args.workers < 1:  # checked before the model loads
+        raise UserError("--workers must be at least 1")
+    config = _config(args).with_(k=args.k)
+    questions = read_questions(args.questions, _warn)
+    out = args.out or default_out_dir()
+    run = start_run(out, questions, run_settings(config, args.mode), args.resume, _warn)
+    engine = Engine(config)
+    try:
+        summary = execute(run, engine, args.workers, bar=sys.stderr.isatty())
+    finally:
+        engine.close()
+    print(terminal_table(summary))
+    print(f"\nresults.jsonl, summary.json and report.html in {out}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The browser chat: the index brought up to date first, then the server until interrupted."""
+    from rag.library import ensure_index
+    from ui.server import check_access, serve  # the one place rag/ reaches into ui/, lazily
+
+    credentials = check_access(args.host, args.auth, args.insecure)
+    config = _config(args)
+    ensure_index(config, Path("seeds"), progress=True, warn=_warn)
+    serve(config, args.host, args.port, credentials)
     return 0
 
 
@@ -217,6 +262,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, help="passages per answer (default 5)")
     p.add_argument("--mode", choices=["extractive", "llm"], default="extractive")
     p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("serve", parents=[common], help="the browser chat on http://127.0.0.1:7860")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--auth", metavar="USER:PASS", help="require this login (or set RAG_AUTH)")
+    p.add_argument("--insecure", action="store_true", help="allow another --host without a login")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("eval", parents=[common], help="score a file of questions; report in a folder")
+    p.add_argument("questions", nargs="?", type=Path, metavar="QUESTIONS", help="a .jsonl or .csv file")
+    p.add_argument("--out", type=Path, help="output folder (default: runs/<timestamp>/)")
+    p.add_argument("--k", type=int, help="passages per answer (default 5)")
+    p.add_argument("--mode", choices=["extractive", "llm"], default="extractive")
+    p.add_argument("--resume", action="store_true", help="continue a run in --out, skipping finished ids")
+    p.add_argument("--workers", type=int, default=1, help="questions answered in parallel (default 1)")
+    p.add_argument("--compare", nargs=2, type=Path, metavar=("DIR_A", "DIR_B"), help="compare two runs")
+    p.set_defaults(func=cmd_eval)
     return parser
 
 

@@ -60,3 +60,16 @@ def resolve(question: str, history: Sequence[Any] | None) -> str:
         if word.lower() not in asked and word not in carried:
             carried.append(word)
     return " ".join([question, *carried[:12]])
+
+
+def cited_before(question: str, history: Sequence[Any] | None) -> set[str]:
+    """Documents the last answer cited, when the question points back at someone in it ("What did
+    she say about…?"): that person's words are in those documents, not in whoever else discusses
+    the topic. Needs assistant messages that carry their "citations" (as `rag ask --json` gives)."""
+    if not history or not _ANAPHORA.search(question):
+        return set()
+    for item in reversed(history):
+        if isinstance(item, dict) and item.get("role") == "assistant":
+            citations = item.get("citations") or []
+            return {str(c["doc"]) for c in citations if isinstance(c, dict) and "doc" in c}
+    return set()

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from rag.compose import REFUSAL, Composer, Composition
 from rag.config import Config
-from rag.conversation import resolve
+from rag.conversation import cited_before, resolve
 from rag.embed import Embedder
 from rag.errors import UserError
 from rag.rerank import Candidate, make_reranker
@@ -55,6 +55,14 @@ def clean_question(question: str) -> str:
     return text
 
 
+def _prefer(found: _Found, sources: set[str], k: int) -> _Found:
+    """The top k passages from `sources` alone, in their reranked order; the top k of all when none
+    comes from `sources` (the follow-up has moved on to another topic)."""
+    preferred = [p for p in found.passages if p.doc in sources] or found.passages
+    passages = [replace(p, rank=rank) for rank, p in enumerate(preferred[:k], start=1)]
+    return replace(found, passages=passages)
+
+
 class Engine:
     """Search and answer over one index folder, models loaded once; safe to call from several threads."""
 
@@ -84,7 +92,12 @@ class Engine:
         started = time.perf_counter()
         question = clean_question(question)
         query = resolve(question, history)
-        found = self._retrieve(query, k)
+        sources = cited_before(question, history)
+        if sources:  # retrieve deeper, then keep the earlier answer's documents
+            k = self._k(k)
+            found = _prefer(self._retrieve(query, max(k, self.config.rerank_candidates)), sources, k)
+        else:
+            found = self._retrieve(query, k)
         composing = time.perf_counter()
         composition = Composition(REFUSAL, [], True, 0.0)
         if found.passages:
@@ -116,9 +129,7 @@ class Engine:
     def _retrieve(self, query: str, k: int | None) -> _Found:
         """Both first stages, fusion and reranking for `query` (the question, or its resolved form).
         The query is embedded only when a stage uses its vector."""
-        k = self.config.k if k is None else k
-        if not 1 <= k <= 100:
-            raise UserError("k must be between 1 and 100")
+        k = self._k(k)
         started = time.perf_counter()
         truncated = self.embedder.count_tokens([query])[0] > self.embedder.window
         needs_vector = self.config.use_dense or self.reranker is not None
@@ -142,6 +153,12 @@ class Engine:
             "rerank": round((reranked - retrieved) * 1000, 2),
         }
         return _Found(passages, vector, lists, candidates, truncated, timings)
+
+    def _k(self, k: int | None) -> int:
+        k = self.config.k if k is None else k
+        if not 1 <= k <= 100:
+            raise UserError("k must be between 1 and 100")
+        return k
 
     def _candidates_for(self, found: _Found) -> dict[str, Candidate]:
         """Sentence vectors of the returned passages (already loaded when reranking was on)."""

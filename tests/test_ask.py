@@ -80,6 +80,22 @@ def test_a_follow_up_finds_its_passage_only_with_history(engine: Engine) -> None
     assert not with_history.abstained
 
 
+def test_a_follow_up_about_him_quotes_his_document_not_another_on_the_topic(engine: Engine) -> None:
+    """Another article has a sentence closer to "multi-agency working"; "he" is the ADCS president,
+    so with the earlier answer's citations in the history every citation comes from his statement."""
+    first = "Who is Steve Crocker?"
+    answer = engine.ask(first)
+    crocker = "004_e56172278690337e.txt"
+    assert {c.doc for c in answer.citations} == {crocker}
+    follow_up = "What did he say about multi-agency working?"
+    cited = {"role": "assistant", "content": answer.answer, "citations": answer.to_dict()["citations"]}
+    kept = engine.ask(follow_up, history=[{"role": "user", "content": first}, cited])
+    assert not kept.abstained and {c.doc for c in kept.citations} == {crocker}
+    assert "multi-agency" in kept.answer
+    plain = engine.ask(follow_up, history=[{"role": "user", "content": first}, {**cited, "citations": []}])
+    assert crocker not in {c.doc for c in plain.citations}
+
+
 def test_history_is_an_argument_not_state(engine: Engine) -> None:
     question = "How often is a child killed by a parent in England and Wales?"
     before = engine.ask(question)

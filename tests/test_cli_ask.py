@@ -206,7 +206,12 @@ def test_chat_follow_ups_use_the_history_until_new(
 ) -> None:
     """The chat answers as Engine.ask does with the conversation so far; /new empties it."""
     first, with_history, _, after_new = (block[0] for block in answer_blocks(chat.stdout))
-    history = [{"role": "user", "content": FIRST}, {"role": "assistant", "content": first}]
+    answered = engine.ask(FIRST)
+    assert first == answered.answer
+    history = [
+        {"role": "user", "content": FIRST},
+        {"role": "assistant", "content": first, "citations": answered.to_dict()["citations"]},
+    ]
     expected_with = engine.ask(FOLLOW_UP, history=history).answer
     expected_without = engine.ask(FOLLOW_UP).answer
     assert expected_with != expected_without, "history no longer changes this answer: pick another follow-up"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from rag.conversation import is_follow_up, resolve
+from rag.conversation import cited_before, is_follow_up, resolve
 
 FIRST = "What did Meg Munn say about social workers?"
 ANSWER = "Meg Munn MP told Westminster Briefing [1] that the Children Act 1989 still matters [2]."
@@ -138,3 +138,37 @@ def test_junk_history_items_are_ignored(junk: list[Any]) -> None:
 def test_a_pair_without_an_answer_still_carries_the_question() -> None:
     query = resolve(CONTINUATION, [(FIRST, None)])
     assert set(carried(CONTINUATION, query)) == set(re.findall(r"\w+", FIRST))
+
+
+def _answered(*docs: str) -> dict[str, Any]:
+    return {"role": "assistant", "content": "Quoted. [1]", "citations": [{"n": 1, "doc": d} for d in docs]}
+
+
+def test_a_pronoun_follow_up_keeps_to_the_documents_cited_last() -> None:
+    history = [{"role": "user", "content": "Who is Steve Crocker?"}, _answered("a.txt", "b.txt")]
+    assert cited_before("What did he say about schools?", history) == {"a.txt", "b.txt"}
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        None,
+        [],
+        [("Who is Steve Crocker?", "The ADCS president. [1]")],  # pairs carry no citations
+        [{"role": "user", "content": "Who is Steve Crocker?"}, {"role": "assistant", "content": "x"}],
+        [_answered()],  # the last answer was a refusal: nothing to keep to
+    ],
+)
+def test_no_cited_documents_means_no_restriction(history: list[Any] | None) -> None:
+    assert cited_before("What did he say about schools?", history) == set()
+
+
+def test_only_a_question_pointing_back_at_someone_keeps_to_the_cited_documents() -> None:
+    history = [{"role": "user", "content": "Who is Steve Crocker?"}, _answered("a.txt")]
+    assert cited_before("What do councils say about schools?", history) == set()
+    assert cited_before("and in 2013?", history) == set()  # a continuation widens, it does not narrow
+
+
+def test_the_latest_answer_decides() -> None:
+    history = [_answered("old.txt"), {"role": "user", "content": "Who is Meg Munn?"}, _answered("new.txt")]
+    assert cited_before("What did she say?", history) == {"new.txt"}
