@@ -101,6 +101,21 @@ def read_manifest(gen: Path) -> dict[str, Any]:
         ) from None
 
 
+def verify(gen: Path, manifest: dict[str, Any]) -> None:
+    """Every data file present with the checksum the manifest recorded: a truncated or overwritten
+    file is caught here with a clear message, not as a crash deep inside FAISS or SQLite."""
+    for name, expected in manifest.get("checksums", {}).items():
+        try:
+            intact = _sha256_file(gen / name) == expected
+        except OSError:
+            intact = False
+        if not intact:
+            raise UserError(
+                f"index at {gen.parent} is damaged ({name} is missing or changed since it was built); "
+                "rebuild it with `rag index --rebuild`"
+            )
+
+
 def check_settings(manifest: dict[str, Any], wanted: dict[str, Any], index_dir: Path) -> None:
     """Refuse to mix settings: a different model or chunker means a rebuild."""
     built = manifest.get("settings", {})
@@ -154,7 +169,9 @@ class IndexWriter:
             raise UserError(f"cannot write to index folder {self.index_dir}: {exc.strerror}") from None
         self.old = None if rebuild else current_generation(self.index_dir)
         if self.old is not None:
-            check_settings(read_manifest(self.old), settings, self.index_dir)
+            manifest = read_manifest(self.old)
+            check_settings(manifest, settings, self.index_dir)
+            verify(self.old, manifest)
         self._removed: list[int] = []
         self._added: list[tuple[np.ndarray, np.ndarray]] = []
         self.gen: Path | None = None
@@ -368,6 +385,7 @@ class IndexReader:
             raise UserError(f"no index in {self.index_dir}; build one with `rag index`")
         self.gen = gen
         self.manifest = read_manifest(gen)
+        verify(gen, self.manifest)
         try:
             self.db = sqlite3.connect(f"file:{gen / DB}?mode=ro", uri=True, check_same_thread=False)
             self.db.execute("SELECT count(*) FROM chunks").fetchone()

@@ -7,6 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from rag.config import Config
 from tests.conftest import SEEDS, collapse, run_rag
 
@@ -79,3 +81,26 @@ def test_a_damaged_index_asks_for_a_rebuild(tmp_path: Path, seed_index: Config) 
     gen = (index / "CURRENT").read_text().strip()
     (index / gen / "rag.sqlite").write_bytes(b"not a database" * 100)
     assert_user_error(run_rag("inspect", "--index-dir", str(index)), "damaged", "--rebuild")
+
+
+@pytest.mark.parametrize(
+    ("name", "damage"),
+    [("vectors.faiss", "truncate"), ("rag.sqlite", "flip"), ("bm25/params.index.json", "delete")],
+)
+def test_a_changed_index_file_is_caught_by_its_checksum(
+    tmp_path: Path, seed_index: Config, name: str, damage: str
+) -> None:
+    """Damage SQLite or FAISS would not notice (or would crash on) is reported on open, for readers
+    and for the next `rag index`, which must not build on it."""
+    index = tmp_path / "idx"
+    shutil.copytree(seed_index.index_dir, index)
+    path = index / (index / "CURRENT").read_text().strip() / name
+    data = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":
+        path.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    else:
+        path.unlink()
+    for args in (["search", "children"], ["index", str(SEEDS)]):
+        assert_user_error(run_rag(*args, "--index-dir", str(index)), "damaged", name, "rag index --rebuild")
