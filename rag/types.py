@@ -162,3 +162,27 @@ class Answer:
             "query": self.query,
             "confidence": round(self.confidence, 4),
         }
+
+
+@dataclass(frozen=True)
+class Question:
+    """One evaluation question and its gold fields; an empty gold field means "not given"."""
+
+    id: str
+    question: str
+    answers: tuple[str, ...] = ()  # reference answers or key facts
+    sources: tuple[str, ...] = ()  # document ids that hold the answer
+    evidence: tuple[str, ...] = ()  # verbatim supporting quotes
+    answerable: bool = True
+    line: int = 0  # where it was read, for messages
+
+    def gold(self) -> dict[str, Any]:
+        return {
+            "answers": list(self.answers),
+            "sources": list(self.sources),
+            "evidence": list(self.evidence),
+            "answerable": self.answerable,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "question": self.question, **self.gold()}

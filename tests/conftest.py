@@ -20,6 +20,8 @@ from rag.config import Config
 from rag.embed import Embedder
 from rag.indexer import build_index
 
+pytest_plugins = ["tests.ui_fixtures"]  # the browser-chat server and Chromium
+
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 RAG = [sys.executable, "-m", "rag.cli"]

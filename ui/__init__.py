@@ -1,1 +1,1 @@
-"""The Gradio chat UI: a thin layer over the `rag` engine (arrives with the UI issue)."""
+"""The browser chat (Gradio): a thin layer over `rag`'s engine and library, started by `rag serve`."""

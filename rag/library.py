@@ -1,0 +1,185 @@
+"""Changing a served index: uploaded files in, documents out, engines reopened on the new generation.
+
+Uploads are copied into `<index_dir>/uploads/` and indexed as that folder (doc id = file name), so
+indexing other folders never deletes them and nothing is written outside the index folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+import unicodedata
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from rag.config import Config
+from rag.engine import Engine
+from rag.errors import LoadError, UserError
+from rag.indexer import Warn, build_index
+from rag.load import KINDS, load
+from rag.store import IndexReader, IndexWriter, check_settings, current_generation, read_manifest
+from rag.types import IndexReport
+
+UPLOADS = "uploads"
+MAX_NAME = 120
+_UNSAFE = re.compile(r"[^\w .()+-]")  # anything else in an uploaded file's name becomes "_"
+
+Progress = Callable[[float, str], None]
+
+
+def _silent(fraction: float, message: str) -> None:
+    """The default progress callback: report nothing."""
+
+
+def uploads_dir(config: Config) -> Path:
+    return config.index_dir / UPLOADS
+
+
+def safe_name(name: str) -> str:
+    """The name an upload is stored and cited under: its base name only (no folders, so no `../`),
+    in a plain character set; hidden names and unsupported types are refused."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = _UNSAFE.sub("_", unicodedata.normalize("NFC", base)).strip()
+    if not base or base.startswith("."):
+        raise UserError(f"{base or 'an empty name'}: hidden or empty file names are not accepted")
+    if len(base) > MAX_NAME:
+        raise UserError(f"{base[:40]}…: file name longer than {MAX_NAME} characters")
+    suffix = Path(base).suffix.lower()
+    if suffix not in KINDS:
+        raise UserError(f"{base}: unsupported file type {suffix or '(none)'}; use {', '.join(KINDS)}")
+    return base
+
+
+def _indexed_paths(config: Config) -> dict[str, str]:
+    """doc id → source path of every indexed document (empty when there is no index yet)."""
+    if current_generation(config.index_dir) is None:
+        return {}
+    reader = IndexReader(config.index_dir)
+    try:
+        return {d["doc"]: d["path"] for d in reader.documents()}
+    finally:
+        reader.close()
+
+
+def _check_upload(path: Path, name: str, config: Config) -> None:
+    """Refuse a file that could not be indexed, before anything is copied."""
+    limit = config.max_file_mb * 1e6
+    size = path.stat().st_size
+    if size > limit:
+        raise UserError(f"{name}: too large ({size / 1e6:.1f} MB, limit {config.max_file_mb:g} MB)")
+    try:
+        load(name, path, max_bytes=int(limit))
+    except LoadError as exc:
+        raise UserError(f"{name}: {str(exc).removeprefix(f'{path}: ')}") from None
+
+
+def add_files(files: Sequence[Path], config: Config, progress: Progress = _silent) -> IndexReport:
+    """Copy uploaded files into the uploads folder and index it incrementally.
+
+    The whole batch is checked first (name, type, size, readable text, no clash with an indexed
+    document), so a bad file refuses the batch with one line and nothing is written.
+    """
+    indexed = _indexed_paths(config)
+    names: dict[str, Path] = {}
+    progress(0.0, "checking files")
+    for path in files:
+        name = safe_name(path.name)
+        if name in names:
+            raise UserError(f"{name}: given twice")
+        if name in indexed:
+            raise UserError(f"{name}: the index already has a document of that name; remove it or rename")
+        _check_upload(path, name, config)
+        names[name] = path
+    folder = uploads_dir(config)
+    progress(0.2, "copying")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, path in names.items():
+            part = folder / f".{name}.part"  # hidden: never indexed, even if a copy is interrupted
+            shutil.copyfile(path, part)
+            os.replace(part, folder / name)
+    except OSError as exc:
+        raise UserError(f"cannot write to {folder}: {exc.strerror}") from None
+    progress(0.4, "indexing")
+    return build_index([folder], config)
+
+
+def remove_document(doc: str, config: Config) -> None:
+    """Take one document out of the index; an uploaded one's file goes too, so it stays out."""
+    with IndexWriter(config.index_dir, config.index_settings()) as writer:
+        record = writer.documents().get(doc)
+        if record is None:
+            raise UserError(f"no document {doc!r} in the index")
+        writer.remove(doc)
+        writer.commit(writer.dimension(), hnsw_m=config.hnsw_m)
+    path = Path(record.path)
+    if path.parent == uploads_dir(config).resolve():
+        path.unlink(missing_ok=True)
+
+
+def ensure_index(
+    config: Config, seeds: Path, progress: bool = False, warn: Warn = lambda message: None
+) -> None:
+    """Bring the served index up to date before serving: the seeds folder and the uploads, rebuilt
+    when built with other settings. An index of other folders is not ours to fill with the seeds
+    or to rebuild: only its uploads are synced (opening it reports other settings)."""
+    folder = uploads_dir(config)
+    gen = current_generation(config.index_dir)
+    roots = [seeds.resolve(), folder.resolve()]
+    ours = all(any(Path(p).is_relative_to(r) for r in roots) for p in _indexed_paths(config).values())
+    stale = False
+    if gen is not None:
+        try:
+            check_settings(read_manifest(gen), config.index_settings(), config.index_dir)
+        except UserError:
+            if not ours:
+                raise
+            stale = True
+    sources = [p for p in ([seeds, folder] if ours else [folder]) if p.is_dir()]
+    if gen is None and not sources:
+        raise UserError(f"no index in {config.index_dir} and no {seeds}/ folder to build one from")
+    if sources:
+        build_index(sources, config, rebuild=stale, progress=progress, warn=warn)
+
+
+class Library:
+    """The served index: one open engine per reranking setting, replaced by fresh ones (which read
+    the new generation) after each change. Changes run one at a time; questions wait for a change
+    only when they need an engine opened."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._engines: dict[str, Engine] = {}
+        self._lock = threading.Lock()  # held while the index changes and while an engine opens
+
+    def engine(self, rerank: bool = True) -> Engine:
+        """A warm engine; with `rerank` off, one whose reranker is "none"."""
+        key = self.config.rerank if rerank else "none"
+        engine = self._engines.get(key)
+        if engine is not None:
+            return engine
+        with self._lock:  # never mid-change, when the generation it opens may be replaced
+            engine = self._engines.get(key)
+            if engine is None:
+                engine = Engine(self.config.with_(rerank=key))
+                engine.warm()  # FAISS and BM25 in memory: a replaced generation's folder is deleted
+                self._engines = {**self._engines, key: engine}
+            return engine
+
+    def documents(self) -> list[dict[str, object]]:
+        return self.engine().reader.documents()
+
+    def add_files(self, files: Sequence[Path], progress: Progress = _silent) -> IndexReport:
+        with self._lock:
+            report = add_files(files, self.config, progress)
+            self._engines = {}
+        return report
+
+    def remove(self, doc: str) -> None:
+        """Questions already running on the old engines finish with them (warm, so nothing is read
+        from the deleted generation); the engines are then garbage collected."""
+        with self._lock:
+            remove_document(doc, self.config)
+            self._engines = {}

@@ -1,0 +1,118 @@
+"""ui/render.py: everything from documents is escaped; highlights land on the cited span."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from rag.types import Answer, Citation, Passage
+from ui.render import (
+    STAGES,
+    answer_html,
+    document_html,
+    mark,
+    mark_quote,
+    score_rows,
+    sentences,
+    spans,
+    text,
+)
+
+PAYLOAD = "<script>alert(1)</script> <img src=x onerror=alert(1)> **bold** [x](javascript:alert(1)) & 'q'"
+PASSAGE_TEXT = f"Before the quote. The cited {PAYLOAD} sentence. After it."
+QUOTE = f"The cited {PAYLOAD} sentence."
+
+
+def shown(fragment: str) -> str:
+    """What a browser displays for an HTML fragment: tags dropped, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+def passage(**changes: object) -> Passage:
+    values: dict[str, object] = {
+        "rank": 1,
+        "score": 0.9,
+        "doc": "notes <b>.md",
+        "chunk_id": "c1",
+        "start": 100,
+        "end": 100 + len(PASSAGE_TEXT),
+        "text": PASSAGE_TEXT,
+        "scores": {"dense": 0.5, "bm25": 3.25, "rerank": 0.9},
+    }
+    return Passage(**{**values, **changes})  # type: ignore[arg-type]
+
+
+def answer(abstained: bool = False) -> Answer:
+    if abstained:
+        return Answer("q?", "I couldn't find this in the documents.", True, [], [passage()], {})
+    citations = [
+        Citation(1, "notes <b>.md", "c1", 118, 118 + len(QUOTE), QUOTE),
+        Citation(2, "notes <b>.md", "c1", 0, 16, "Before the quote."),
+    ]
+    return Answer("q?", f"{QUOTE} [1] Before the quote. [2]", False, citations, [passage()], {})
+
+
+def test_text_shows_every_character_and_leaves_no_markup() -> None:
+    escaped = text(PAYLOAD)
+    assert not re.search(r"[<>\"'*\[\]()]", escaped)  # no tag, attribute or Markdown syntax survives
+    assert shown(escaped) == PAYLOAD
+
+
+def test_mark_highlights_the_span_only() -> None:
+    body = "one <two> three"
+    out = mark(body, 4, 9, "cited")
+    assert out == 'one <mark id="cited">&lt;two&gt;</mark> three'
+    assert mark(body, 9, 4) == text(body) and mark(body, 0, 99) == text(body)
+
+
+def test_mark_quote_finds_the_sentence_in_its_passage() -> None:
+    out = mark_quote(PASSAGE_TEXT, QUOTE)
+    highlighted = re.search(r"<mark>(.*)</mark>", out)
+    assert highlighted and shown(highlighted.group(1)) == QUOTE
+    assert shown(out) == PASSAGE_TEXT
+    assert mark_quote(PASSAGE_TEXT, "not there") == text(PASSAGE_TEXT)
+
+
+def test_sentences_split_after_each_marker() -> None:
+    assert sentences("One. [1] Two [3]. [2] Three? [3]") == ["One. [1]", "Two [3]. [2]", "Three? [3]"]
+    assert sentences("I couldn't find this in the documents.") == ["I couldn't find this in the documents."]
+
+
+def test_answer_html_streams_then_lists_sources_with_the_quote_marked() -> None:
+    a = answer()
+    first = answer_html(a, 1)
+    assert shown(first) == f"{QUOTE} [1]" and "Sources" not in first
+    full = answer_html(a)
+    assert "<script" not in full and "<img" not in full and "<b>.md" not in full
+    assert full.count("<details") == 2 and full.count("<mark>") == 2
+    assert "[1] notes <b>.md:" in shown(full) and PAYLOAD in shown(full)
+
+
+def test_a_refusal_offers_related_passages_not_sources() -> None:
+    out = answer_html(answer(abstained=True))
+    assert "Related passages (not evidence for an answer)" in out and "Sources" not in out
+    assert "<mark>" not in out and PAYLOAD in shown(out)
+    assert answer_html(Answer("q?", "I couldn't find this.", True, [], [], {})).count("<details") == 0
+
+
+def test_spans_point_at_citations_or_related_passages() -> None:
+    labels = [(s.label, s.start) for s in spans(answer())]
+    assert labels == [("[1] notes <b>.md", 118), ("[2] notes <b>.md", 0)]
+    assert [(s.doc, s.start, s.end) for s in spans(answer(abstained=True))] == [
+        ("notes <b>.md", 100, 100 + len(PASSAGE_TEXT))
+    ]
+
+
+def test_document_html_escapes_the_name_and_marks_the_span() -> None:
+    body = f"Title\n\n{PASSAGE_TEXT}"
+    start = body.index("The cited")
+    out = document_html("a<b>.md", body, start, start + len(QUOTE))
+    assert '<mark id="cited">' in out and "<b>" not in out and "<script" not in out
+    assert shown(out) == "a<b>.md" + body
+
+
+def test_score_rows_give_every_stage() -> None:
+    [row] = score_rows([passage()])
+    assert row[:4] == [1, "notes <b>.md", "c1", 0.9]
+    stages = dict(zip(STAGES, row[4:8], strict=True))
+    assert stages == {"dense": 0.5, "bm25": 3.25, "fused": None, "rerank": 0.9}

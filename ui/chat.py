@@ -1,0 +1,90 @@
+"""What the chat tab does: stream an answer into the chat, show a source in its document, the
+`/ask` endpoint. Each browser session keeps its own chat and history (gradio State), the engine
+is shared."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import gradio as gr
+
+from rag.errors import UserError
+from rag.library import Library
+from rag.types import Answer
+from ui.notify import warn
+from ui.render import Span, answer_html, document_html, score_rows, sentences, spans, text
+
+EXTRACTIVE = "extractive"
+GENERATIVE = "generative"
+
+Message = dict[str, Any]
+
+
+class Chat:
+    def __init__(self, library: Library) -> None:
+        self.library = library
+
+    def respond(
+        self, question: str, chat: list[Message], history: list[Message], k: float, rerank: bool
+    ) -> Iterator[tuple[Any, ...]]:
+        """Answer with the chat history, sentence by sentence, then the sources; outputs: question box,
+        chat, history, spans, source picker, document view, scores table. A user mistake is a warning."""
+        try:
+            answer = self.library.engine(rerank).ask(question, history, int(k))
+        except UserError as exc:
+            warn(str(exc))
+            yield (gr.skip(),) * 7
+            return
+        chat = [*chat, {"role": "user", "content": text(answer.question)}]
+        for shown in range(1, len(sentences(answer.answer))):
+            partial = {"role": "assistant", "content": answer_html(answer, shown)}
+            yield ("", [*chat, partial], *(gr.skip(),) * 5)
+        chat.append({"role": "assistant", "content": answer_html(answer)})
+        history = [
+            *history,
+            {"role": "user", "content": answer.question},
+            {"role": "assistant", "content": answer.answer, "citations": answer.to_dict()["citations"]},
+        ]
+        found = spans(answer)
+        picker = gr.update(
+            choices=[(s.label, str(i)) for i, s in enumerate(found)], value="0" if found else None
+        )
+        view = self.document(found[0]) if found else ""
+        yield "", chat, history, found, picker, view, score_rows(answer.passages)
+
+    def show(self, choice: str | None, found: list[Span]) -> str:
+        """The document view for the source picked."""
+        return self.document(found[int(choice)]) if choice is not None and found else ""
+
+    def document(self, span: Span) -> str:
+        try:
+            body = self.library.engine().reader.document_text(span.doc)
+        except UserError as exc:  # removed since the answer
+            return f"<p>{text(str(exc))}</p>"
+        return document_html(span.doc, body, span.start, span.end)
+
+    @staticmethod
+    def example(evt: gr.SelectData) -> str:
+        """An example question clicked: into the question box."""
+        return str(evt.value["text"])
+
+    @staticmethod
+    def new_chat() -> tuple[Any, ...]:
+        return "", [], [], [], gr.update(choices=[], value=None), "", []
+
+    @staticmethod
+    def mode(choice: str) -> str:
+        """Only extractive answers exist so far; a generative choice is refused with a message."""
+        if choice != EXTRACTIVE:
+            warn("The generative mode is not configured yet; answers stay extractive.")
+        return EXTRACTIVE
+
+    def ask(self, question: str, history: list[Message] | None = None) -> dict[str, Any]:
+        """Answer like `rag ask --json`; `history` is the earlier messages, [{"role", "content"}, …],
+        an assistant's with the "citations" of its answer (follow-ups about a person keep to them)."""
+        try:
+            answer: Answer = self.library.engine().ask(question, history or None)
+        except UserError as exc:
+            raise gr.Error(str(exc)) from None
+        return answer.to_dict()

@@ -1,0 +1,58 @@
+"""What the documents tab does: list the indexed documents, add uploads, remove a document.
+Every outcome is one status line; the checks themselves live in rag.library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from rag.errors import UserError
+from rag.library import Library
+from ui.notify import warn
+from ui.render import document_rows, text
+
+PROGRESS = gr.Progress()  # a parameter defaulting to a Progress gets gradio's progress bar
+
+
+class Documents:
+    def __init__(self, library: Library) -> None:
+        self.library = library
+
+    def refresh(self) -> tuple[Any, Any]:
+        """The table and the remove picker."""
+        documents = self.library.documents()
+        names = [d["doc"] for d in documents]
+        return document_rows(documents), gr.update(choices=names, value=None)
+
+    def _outcome(self, message: str, failed: bool) -> tuple[Any, ...]:
+        """Status line, table, remove picker."""
+        if failed:
+            warn(message)
+        return (text(message), *self.refresh())
+
+    def upload(self, files: list[str] | None, progress: gr.Progress = PROGRESS) -> tuple[Any, ...]:
+        """Index the uploaded files; outputs: status line, table, remove picker, cleared upload box."""
+        if not files:
+            return (gr.skip(),) * 4
+        try:
+            report = self.library.add_files(
+                [Path(f) for f in files], lambda done, step: progress(done, desc=step)
+            )
+        except UserError as exc:
+            return (*self._outcome(str(exc), failed=True), None)
+        message = (
+            f"Indexed {', '.join(report.added) or 'nothing new'} in {report.seconds:.1f} s: now "
+            f"{report.documents} documents, {report.chunks} chunks."
+        )
+        return (*self._outcome(" ".join([message, *report.errors]), failed=bool(report.errors)), None)
+
+    def remove(self, doc: str | None) -> tuple[Any, ...]:
+        if not doc:
+            return self._outcome("Pick a document to remove first.", failed=True)
+        try:
+            self.library.remove(doc)
+        except UserError as exc:
+            return self._outcome(str(exc), failed=True)
+        return self._outcome(f"Removed {doc}.", failed=False)

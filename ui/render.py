@@ -1,0 +1,136 @@
+"""Answers, sources and documents as HTML strings: pure functions, everything from a document or a
+question escaped, so it shows as the characters it is and never runs or formats as markup."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rag.types import Answer, Passage
+
+# HTML's specials, plus Markdown's (the chat renders Markdown) as numeric entities that show as typed.
+_ESCAPES = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}
+    | {c: f"&#{ord(c)};" for c in "\\`*_{}[]()#+-.!|~$:"}
+)
+_SENTENCE = re.compile(r".*?\[\d+\](?=\s|$)", re.DOTALL)
+STAGES = ("dense", "bm25", "fused", "rerank")
+SCORE_HEADERS = ["rank", "document", "chunk", "score", *STAGES, "passage"]
+DOCUMENT_HEADERS = ["document", "type", "chunks", "dropped paragraphs"]
+RELATED = 3  # related passages offered with a refusal
+
+
+def text(value: str) -> str:
+    """Untrusted text as inert HTML (safe in Markdown too)."""
+    return value.translate(_ESCAPES)
+
+
+def snippet(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"
+
+
+def mark(value: str, start: int, end: int, mark_id: str = "") -> str:
+    """`value` escaped, with `start:end` highlighted (out-of-range spans highlight nothing)."""
+    if not 0 <= start < end <= len(value):
+        return text(value)
+    attr = f' id="{mark_id}"' if mark_id else ""
+    return f"{text(value[:start])}<mark{attr}>{text(value[start:end])}</mark>{text(value[end:])}"
+
+
+def mark_quote(passage: str, quote: str) -> str:
+    """The passage with the quoted sentence highlighted (both have whitespace collapsed)."""
+    at = passage.find(quote)
+    return mark(passage, at, at + len(quote)) if at >= 0 else text(passage)
+
+
+def sentences(answer: str) -> list[str]:
+    """The answer's cited sentences, each with its `[n]` marker (a refusal is one sentence)."""
+    parts = [s.strip() for s in _SENTENCE.findall(answer)]
+    return parts if parts and " ".join(parts) == answer.strip() else [answer]
+
+
+def _where(passage: Passage) -> str:
+    return passage.doc + (f", p. {passage.page}" if passage.page is not None else "")
+
+
+def _source(label: str, summary: str, body_html: str) -> str:
+    """One numbered source that opens on its passage."""
+    return (
+        f'<details class="source"><summary><b>{text(label)}</b> {text(summary)}</summary>'
+        f"<blockquote>{body_html}</blockquote></details>"
+    )
+
+
+def _sources(answer: Answer) -> str:
+    by_chunk = {p.chunk_id: p for p in answer.passages}
+    items = []
+    for c in answer.citations:
+        passage = by_chunk.get(c.chunk_id)
+        label = f"[{c.n}] {_where(passage) if passage else c.doc}:"
+        body = mark_quote(passage.text, c.quote) if passage else mark(c.quote, 0, len(c.quote))
+        items.append(_source(label, f"“{snippet(c.quote, 200)}”", body))
+    return '<p class="sources-title">Sources</p>' + "".join(items)
+
+
+def _related(passages: Sequence[Passage]) -> str:
+    if not passages:
+        return ""
+    items = [_source(_where(p), snippet(p.text, 120), text(p.text)) for p in passages[:RELATED]]
+    return '<p class="sources-title">Related passages (not evidence for an answer):</p>' + "".join(items)
+
+
+def answer_html(answer: Answer, shown: int | None = None) -> str:
+    """The chat bubble: the first `shown` sentences (all when None) and, once complete, the numbered
+    sources (each opens on its passage with the cited sentence highlighted) or, for a refusal,
+    the related passages."""
+    parts = sentences(answer.answer)
+    body = f'<div class="answer">{text(" ".join(parts[:shown]))}</div>'
+    if shown is not None and shown < len(parts):
+        return body
+    return body + (_related(answer.passages) if answer.abstained else _sources(answer))
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of a document to show in the document view."""
+
+    label: str
+    doc: str
+    start: int
+    end: int
+
+
+def spans(answer: Answer) -> list[Span]:
+    """What the document view offers for an answer: its citations, or a refusal's related passages."""
+    if answer.abstained:
+        return [Span(f"{p.doc} (related)", p.doc, p.start, p.end) for p in answer.passages[:RELATED]]
+    return [Span(f"[{c.n}] {c.doc}", c.doc, c.start, c.end) for c in answer.citations]
+
+
+def document_html(doc: str, body: str, start: int, end: int) -> str:
+    """The whole cleaned document with the span highlighted (the view scrolls to `#cited`)."""
+    return (
+        f'<div class="doc-title">{text(doc)}</div>'
+        f'<div class="doc-text">{mark(body, start, end, "cited")}</div>'
+    )
+
+
+def score_rows(passages: Sequence[Passage]) -> list[list[Any]]:
+    """Every retrieved passage with each stage's score, so a ranking can be explained."""
+    return [
+        [
+            p.rank,
+            p.doc,
+            p.chunk_id,
+            round(p.score, 4),
+            *(round(p.scores[s], 4) if s in p.scores else None for s in STAGES),
+            snippet(p.text, 160),
+        ]
+        for p in passages
+    ]
+
+
+def document_rows(documents: Sequence[dict[str, Any]]) -> list[list[Any]]:
+    return [[d["doc"], d["kind"], d["chunks"], d["dropped"]] for d in documents]
