@@ -78,7 +78,7 @@ class Composer:
         self,
         max_sentences: int = 3,
         threshold: float = 0.53,
-        min_relative: float = 0.7,
+        min_relative: float = 0.75,
         mmr_lambda: float = 0.5,
         coverage_weight: float = 0.5,  # chosen with eval/calibrate_answers.py
         passage_weight: float = 0.3,

@@ -11,7 +11,7 @@ import re
 import shutil
 import threading
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from rag.config import Config
@@ -37,9 +37,9 @@ def uploads_dir(config: Config) -> Path:
     return config.index_dir / UPLOADS
 
 
-def safe_name(name: str) -> str:
+def safe_name(name: str, kinds: Collection[str] = KINDS) -> str:
     """The name an upload is stored and cited under: its base name only (no folders, so no `../`),
-    in a plain character set; hidden names and unsupported types are refused."""
+    in a plain character set; hidden names and types other than `kinds` are refused."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     base = _UNSAFE.sub("_", unicodedata.normalize("NFC", base)).strip()
     if not base or base.startswith("."):
@@ -47,8 +47,8 @@ def safe_name(name: str) -> str:
     if len(base) > MAX_NAME:
         raise UserError(f"{base[:40]}…: file name longer than {MAX_NAME} characters")
     suffix = Path(base).suffix.lower()
-    if suffix not in KINDS:
-        raise UserError(f"{base}: unsupported file type {suffix or '(none)'}; use {', '.join(KINDS)}")
+    if suffix not in kinds:
+        raise UserError(f"{base}: unsupported file type {suffix or '(none)'}; use {', '.join(kinds)}")
     return base
 
 
@@ -63,14 +63,18 @@ def _indexed_paths(config: Config) -> dict[str, str]:
         reader.close()
 
 
+def check_size(path: Path, name: str, limit_mb: float) -> None:
+    """Refuse an upload too large to handle, before it is read (shown as `name`, not the temp path)."""
+    size = path.stat().st_size
+    if size > limit_mb * 1e6:
+        raise UserError(f"{name}: too large ({size / 1e6:.1f} MB, limit {limit_mb:g} MB)")
+
+
 def _check_upload(path: Path, name: str, config: Config) -> None:
     """Refuse a file that could not be indexed, before anything is copied."""
-    limit = config.max_file_mb * 1e6
-    size = path.stat().st_size
-    if size > limit:
-        raise UserError(f"{name}: too large ({size / 1e6:.1f} MB, limit {config.max_file_mb:g} MB)")
+    check_size(path, name, config.max_file_mb)
     try:
-        load(name, path, max_bytes=int(limit))
+        load(name, path, max_bytes=int(config.max_file_mb * 1e6))
     except LoadError as exc:
         raise UserError(f"{name}: {str(exc).removeprefix(f'{path}: ')}") from None
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 WORST = 20
+NOT_MEASURED = "–"  # a figure that is null: no question had the gold field it needs
 LABELS = {
     "source_hit@1": "source hit@1",
     "source_hit@5": "source hit@5",
@@ -33,7 +34,7 @@ LABELS = {
 
 
 def _fmt(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
+    return NOT_MEASURED if value is None else f"{value:.3f}"
 
 
 def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, str]]:
@@ -53,7 +54,7 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         ("refusal", "false refusal rate", _fmt(r["false_refusal_rate"]), str(answerable)),
     ]
     lat = summary["latency_ms"]
-    ms = " / ".join("–" if lat[p] is None else f"{lat[p]:.1f}" for p in ("p50", "p95", "max"))
+    ms = " / ".join(NOT_MEASURED if lat[p] is None else f"{lat[p]:.1f}" for p in ("p50", "p95", "max"))
     rows.append(("latency", "ms p50 / p95 / max", ms, str(summary["n"] - summary["errors"])))
     return rows
 

@@ -1,17 +1,21 @@
 """The browser chat in Debian's Chromium against a real `rag serve`: ask, open a source, upload a file
-and ask about it, documents rendered as text, per-tab conversations."""
+and ask about it, documents rendered as text, per-tab conversations, evaluate a question file."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from gradio_client import Client
 from playwright.sync_api import expect
 
+from rag.cli import main as rag_main
+from rag.config import Config
 from tests.conftest import ROOT
 from tests.test_ui_api import history
 from tests.ui_fixtures import Server, Tab
+from ui.render import summary_table
 
 SCREENSHOT = ROOT / "docs" / "screenshot.png"
 EXAMPLE = "Who chaired the inquiry into the Cleveland child abuse cases?"
@@ -26,6 +30,8 @@ IN_VIEW = """() => {
   return m.top >= b.top && m.bottom <= b.bottom;
 }"""
 PAYLOADS = ("<script>alert(1)</script>", "<img src=x onerror=alert(1)>")
+UNANSWERABLE = {"question": "What is the longest river in Africa?", "answerable": False}
+SUMMARY_ROWS = "#eval-summary [role=row][data-index]"  # the body rows of gradio's virtual table
 
 
 def answers(tab: Tab) -> Any:
@@ -157,3 +163,55 @@ def test_each_tab_keeps_its_own_conversation(tab: Tab, browser: Any, ui_server: 
     expect(tab.page.locator("#chat")).not_to_contain_text("Tim Loughton say")
     expect(other.page.locator("#chat")).not_to_contain_text("Merrick Cockell the leader")
     other.page.context.close()
+
+
+def test_evaluate_a_question_file_and_download_the_run(
+    tab: Tab, ui_server: Server, seed_index: Config, tmp_path: Path
+) -> None:
+    """Two seed questions with their gold fields, one unanswerable and one malformed line: the tab
+    shows the figures `rag eval` gives for the same file, names the skipped line, offers the files."""
+    page = tab.page
+    seeds = (ROOT / "eval" / "seed_questions.jsonl").read_text(encoding="utf-8").splitlines()[:2]
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text("\n".join([*seeds, json.dumps(UNANSWERABLE), '{"question": "cut short']) + "\n")
+    page.get_by_role("tab", name="Evaluate").click()
+    page.locator("#eval-upload input[type=file]").set_input_files(str(questions))
+
+    cli_run = tmp_path / "cli-run"
+    args = ["eval", str(questions), "--out", str(cli_run), "--index-dir", str(seed_index.index_dir)]
+    assert rag_main(args) == 0  # meanwhile, the same file through `rag eval`
+    expected = summary_table(json.loads((cli_run / "summary.json").read_text(encoding="utf-8")))
+
+    expect(page.locator("#eval-status")).to_contain_text("Evaluated 3 questions", timeout=SLOW)
+    expect(page.locator("#eval-status")).to_contain_text(str(ui_server.index_dir / "runs"))
+    expect(page.locator("#eval-notes")).to_have_text(
+        "questions.jsonl:4: not valid JSON (Unterminated string starting at); line skipped"
+    )
+    rows = page.locator(SUMMARY_ROWS)
+    expect(rows).to_have_count(len(expected))
+    shown = [row.locator("[role=gridcell]").all_inner_texts() for row in rows.all()]
+    assert shown[0] == ["all", "questions", "3", ""]
+    assert ["refusal", "recall", "1.000", "1"] in shown
+    assert shown[:-1] == expected[:-1]  # all but the latency row, which is timing
+    assert shown[-1][:2] == expected[-1][:2] == ["latency", "ms p50 / p95 / max"]
+
+    links = {
+        name: page.locator(f"#run-files a[download='{name}']")
+        for name in ("results.jsonl", "summary.json", "report.html")
+    }
+    for link in links.values():
+        expect(link).to_have_count(1)
+    results = page.request.get(links["results.jsonl"].get_attribute("href") or "").text().splitlines()
+    cli_results = (cli_run / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    assert (
+        [json.loads(r)["id"] for r in results]
+        == [json.loads(r)["id"] for r in cli_results]
+        == ["q01", "q02", "3"]
+    )
+
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("not json\n", encoding="utf-8")
+    page.locator("#eval-upload input[type=file]").set_input_files(str(broken))
+    expect(page.locator(".toast-body")).to_contain_text("broken.jsonl: no questions to evaluate")
+    expect(page.locator("#eval-status")).to_have_text("broken.jsonl: no questions to evaluate")
+    expect(page.locator("#eval-summary")).to_be_hidden()

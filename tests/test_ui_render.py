@@ -5,16 +5,19 @@ from __future__ import annotations
 import html
 import re
 
+from rag.report import NOT_MEASURED
 from rag.types import Answer, Citation, Passage
 from ui.render import (
     STAGES,
     answer_html,
+    bullets,
     document_html,
     mark,
     mark_quote,
     score_rows,
     sentences,
     spans,
+    summary_table,
     text,
 )
 
@@ -116,3 +119,44 @@ def test_score_rows_give_every_stage() -> None:
     assert row[:4] == [1, "notes <b>.md", "c1", 0.9]
     stages = dict(zip(STAGES, row[4:8], strict=True))
     assert stages == {"dense": 0.5, "bm25": 3.25, "fused": None, "rerank": 0.9}
+
+
+def test_summary_table_rounds_shows_nulls_and_keeps_the_group_order() -> None:
+    summary = {
+        "n": 5,
+        "errors": 1,
+        "correct": 0.66666,
+        "retrieval": {"mrr@10": None, "ndcg@10": 0.12345, "n": {"mrr@10": 0, "ndcg@10": 2}},
+        "answer": {"token_f1": 0.26789, "n": {"token_f1": 3}},
+        "refusal": {
+            "precision": 1.0,
+            "recall": 0.5,
+            "f1": 0.66667,
+            "false_refusal_rate": 0.0,
+            "refused": 1,
+            "unanswerable": 2,
+        },
+        "latency_ms": {"p50": None, "p95": None, "max": None},
+        "settings": {},
+    }
+    assert summary_table(summary) == [
+        ["all", "questions", "5", ""],
+        ["all", "correct", "0.667", "4"],
+        ["all", "failed (see results.jsonl)", "1", "5"],
+        ["retrieval", "MRR@10", NOT_MEASURED, "0"],
+        ["retrieval", "nDCG@10", "0.123", "2"],
+        ["answer", "token F1", "0.268", "3"],
+        ["refusal", "precision", "1.000", "1"],
+        ["refusal", "recall", "0.500", "2"],
+        ["refusal", "F1", "0.667", "2"],
+        ["refusal", "false refusal rate", "0.000", "2"],
+        ["latency", "ms p50 / p95 / max", " / ".join([NOT_MEASURED] * 3), "4"],
+    ]
+    latency = {**summary, "latency_ms": {"p50": 61.234, "p95": 70.0, "max": 99.96}}
+    assert summary_table(latency)[-1][2] == "61.2 / 70.0 / 100.0"
+
+
+def test_bullets_list_messages_as_typed() -> None:
+    out = bullets([f"q.jsonl:4: {PAYLOAD}", "second"])
+    assert out.startswith("- ") and out.count("\n- ") == 1
+    assert "<script" not in out and shown(out) == f"- q.jsonl:4: {PAYLOAD}\n- second"

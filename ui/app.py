@@ -1,4 +1,5 @@
-"""The page: a chat tab (chat, settings, document view) and a documents tab, wired to the handlers."""
+"""The page: a chat tab (chat, settings, document view), a documents tab and an evaluate tab, wired to
+the handlers."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from rag.library import Library
 from rag.load import KINDS
 from ui.chat import EXTRACTIVE, GENERATIVE, Chat
 from ui.documents import Documents
-from ui.render import DOCUMENT_HEADERS, SCORE_HEADERS
+from ui.evaluate import MAX_QUESTIONS, QUESTION_KINDS, Evaluate
+from ui.render import DOCUMENT_HEADERS, SCORE_HEADERS, SUMMARY_HEADERS
 
 # Seed questions the extractive answerer gets right, each shown only when its article is indexed.
 EXAMPLES = [
@@ -40,7 +42,7 @@ SCROLL_JS = """() => setTimeout(() => {
 
 
 def build(library: Library) -> gr.Blocks:
-    chat_handlers, doc_handlers = Chat(library), Documents(library)
+    chat_handlers, doc_handlers, eval_handlers = Chat(library), Documents(library), Evaluate(library)
     indexed = {d["doc"] for d in library.documents()}
     examples = [ExampleMessage(text=q) for q, doc in EXAMPLES if doc in indexed]
     private: dict[str, Any] = {"api_visibility": "private"}  # only /ask is for clients
@@ -84,6 +86,32 @@ def build(library: Library) -> gr.Blocks:
                     doomed = gr.Dropdown([], label="Document to remove", elem_id="remove-doc")
                     remove = gr.Button("Remove from the index", variant="stop", elem_id="remove")
             status = gr.Markdown(elem_id="doc-status")
+        with gr.Tab("Evaluate"):
+            gr.Markdown(
+                "Upload questions as JSONL or CSV (`question`, optional `id`, `answers`, `sources`, "
+                "`evidence`, `answerable`) to score the answers, as `rag eval` does."
+            )
+            questions = gr.File(
+                label=f"Question file (.jsonl or .csv; up to {MAX_QUESTIONS:,} questions)",
+                file_types=list(QUESTION_KINDS),
+                elem_id="eval-upload",
+            )
+            eval_status = gr.Markdown(elem_id="eval-status")
+            eval_notes = gr.Markdown(elem_id="eval-notes")
+            summary = gr.Dataframe(
+                headers=SUMMARY_HEADERS,
+                interactive=False,
+                visible=False,
+                max_height=900,
+                elem_id="eval-summary",
+            )
+            run_files = gr.File(
+                label="Run files",
+                file_count="multiple",
+                interactive=False,
+                visible=False,
+                elem_id="run-files",
+            )
         history, found = gr.State([]), gr.State([])
 
         answer_in = [msg, chat, history, k, rerank]
@@ -104,6 +132,15 @@ def build(library: Library) -> gr.Blocks:
         demo.load(doc_handlers.refresh, None, table_out, **private)
         files.upload(doc_handlers.upload, files, [status, *table_out, files], **changes)
         remove.click(doc_handlers.remove, doomed, [status, *table_out], **changes)
+        questions.upload(
+            eval_handlers.run,
+            questions,
+            [eval_status, eval_notes, summary, run_files, questions],
+            concurrency_id="evaluate",  # one run at a time; the chat answers meanwhile
+            concurrency_limit=1,
+            show_progress_on=eval_status,
+            **private,
+        )
 
         gr.api(chat_handlers.ask, api_name="ask")
     return demo

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rag.report import summary_rows
 from rag.types import Answer, Passage
 
 # HTML's specials, plus Markdown's (the chat renders Markdown) as numeric entities that show as typed.
@@ -19,6 +20,7 @@ _SENTENCE = re.compile(r".*?\[\d+\](?=\s|$)", re.DOTALL)
 STAGES = ("dense", "bm25", "fused", "rerank")
 SCORE_HEADERS = ["rank", "document", "chunk", "score", *STAGES, "passage"]
 DOCUMENT_HEADERS = ["document", "type", "chunks", "dropped paragraphs"]
+SUMMARY_HEADERS = ["group", "metric", "value", "questions counted"]
 RELATED = 3  # related passages offered with a refusal
 
 
@@ -134,3 +136,14 @@ def score_rows(passages: Sequence[Passage]) -> list[list[Any]]:
 
 def document_rows(documents: Sequence[dict[str, Any]]) -> list[list[Any]]:
     return [[d["doc"], d["kind"], d["chunks"], d["dropped"]] for d in documents]
+
+
+def summary_table(summary: dict[str, Any]) -> list[list[str]]:
+    """An evaluation run's figures after its number of questions, in the rows, labels and rounding of
+    its report.html and of `rag eval` on the terminal, so the three never disagree."""
+    return [["all", "questions", str(summary["n"]), ""], *(list(row) for row in summary_rows(summary))]
+
+
+def bullets(lines: Sequence[str]) -> str:
+    """Messages (which may quote a file's text) as a Markdown list, each shown as typed."""
+    return "\n".join(f"- {text(line)}" for line in lines)

@@ -39,6 +39,7 @@ def serve(config: Config, host: str, port: int, credentials: tuple[str, str] | N
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from rag.library import Library
     from ui.app import CSS, build
+    from ui.evaluate import runs_dir
 
     library = Library(config)
     library.engine()  # load the model and the index now, not on the first question
@@ -53,6 +54,7 @@ def serve(config: Config, host: str, port: int, credentials: tuple[str, str] | N
             show_error=False,
             max_file_size=int(config.max_file_mb * 1e6),
             css=CSS,
+            allowed_paths=[str(runs_dir(config))],  # evaluation runs to download, wherever the index is
         )
     except OSError as exc:  # the port is taken
         raise UserError(f"cannot serve on {host}:{port}: {exc}") from None
