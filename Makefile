@@ -50,6 +50,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_search.py
 	$(BIN)/python benchmarks/bench_ask.py
 	$(BIN)/python benchmarks/bench_eval.py
+	$(BIN)/python benchmarks/load.py
 
 clean:
 	rm -rf $(VENV) index/* .pytest_cache .mypy_cache

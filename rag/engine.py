@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -46,8 +47,14 @@ class SearchResult:
         return {"question": self.question, "passages": [p.to_dict() for p in self.passages]}
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def clean_question(question: str) -> str:
-    text = " ".join(question.split())
+    """Whitespace collapsed; control characters read as spaces; a lone surrogate (an undecodable
+    byte in argv, or "\\ud800" in JSON) becomes U+FFFD, which the tokenizer can take."""
+    question = question.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    text = " ".join(_CONTROL.sub(" ", question).split())
     if not text:
         raise UserError("the question is empty")
     if len(text) > MAX_QUESTION_CHARS:

@@ -71,7 +71,10 @@ def check_size(path: Path, name: str, limit_mb: float) -> None:
 
 
 def _check_upload(path: Path, name: str, config: Config) -> None:
-    """Refuse a file that could not be indexed, before anything is copied."""
+    """Refuse a file that could not be indexed, before anything is copied. A symbolic link is
+    refused rather than followed: its target (say /etc/passwd) was not uploaded."""
+    if path.is_symlink():
+        raise UserError(f"{name}: a symbolic link, not an uploaded file")
     check_size(path, name, config.max_file_mb)
     try:
         load(name, path, max_bytes=int(config.max_file_mb * 1e6))
@@ -102,6 +105,7 @@ def add_files(files: Sequence[Path], config: Config, progress: Progress = _silen
         folder.mkdir(parents=True, exist_ok=True)
         for name, path in names.items():
             part = folder / f".{name}.part"  # hidden: never indexed, even if a copy is interrupted
+            part.unlink(missing_ok=True)  # a link planted under that name is not written through
             shutil.copyfile(path, part)
             os.replace(part, folder / name)
     except OSError as exc:

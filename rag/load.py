@@ -1,12 +1,15 @@
 """Read files into Documents: .txt/.md as decoded text, .html via trafilatura, .pdf via pypdf.
 
-Offsets everywhere refer to `Document.text`, which for text files is the decoded file itself.
+Offsets everywhere refer to `Document.text`, which for text files is the decoded file itself, save
+that control characters other than whitespace read as spaces (one for one, so offsets hold).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat as stat_mode
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -16,13 +19,19 @@ from rag.types import Document
 TEXT_KINDS = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md"}
 KINDS = {**TEXT_KINDS, ".html": "html", ".htm": "html", ".pdf": "pdf"}
 _MD_TITLE = re.compile(r"^[ \t]{0,3}#[ \t]+(\S.*?)[ \t]*#*[ \t]*$", re.MULTILINE)
+# Control characters that are not whitespace: NUL, BEL, ESC (terminal escape sequences), DEL, C1.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
+_ODD_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_HTML_START = re.compile(rb"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)[\s>]", re.IGNORECASE | re.DOTALL)
 
 
 def discover(paths: Iterable[str | Path]) -> tuple[list[tuple[str, Path]], list[str]]:
     """Walk `paths` (files or folders, recursively) into (doc id, file) pairs, plus warnings.
 
     The doc id is the path relative to the folder given (a file given directly: its name).
-    Unknown types are skipped with one warning each; a missing path is a user error.
+    Unknown types and names that are not plain text (control characters, bytes that are not UTF-8:
+    no doc id, citation or one-line message could hold them) are skipped with one warning each; a
+    missing path is a user error.
     """
     found: dict[str, Path] = {}
     warnings: list[str] = []
@@ -37,6 +46,12 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[tuple[str, Path]], list[
         for doc, path in pairs:
             if path.is_dir() or any(part.startswith(".") for part in Path(doc).parts):
                 continue
+            if _ODD_NAME.search(doc):
+                warnings.append(
+                    f"skipped {printable(path)}: the file name has control characters or bytes that are "
+                    "not UTF-8; rename it"
+                )
+                continue
             if path.suffix.lower() not in KINDS:
                 warnings.append(f"skipped {path}: unsupported file type {path.suffix or '(none)'}")
                 continue
@@ -50,10 +65,18 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[tuple[str, Path]], list[
     return sorted(found.items()), warnings
 
 
+def printable(path: Path) -> str:
+    """A path as one printable line: bytes that are not UTF-8 and control characters escaped."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return _ODD_NAME.sub(lambda m: ascii(m.group())[1:-1], text)
+
+
 def load(doc: str, path: Path, max_bytes: int | None = None) -> Document:
     """Load one file; raises LoadError with a one-line reason when it cannot be used."""
     try:
         stat = path.stat()
+        if not stat_mode.S_ISREG(stat.st_mode):  # a pipe or a device would block or never end
+            raise LoadError(f"{path}: not a regular file")
         if max_bytes is not None and stat.st_size > max_bytes:
             raise LoadError(
                 f"{path}: too large ({stat.st_size / 1e6:.1f} MB, limit {max_bytes / 1e6:.0f} MB)"
@@ -66,6 +89,7 @@ def load(doc: str, path: Path, max_bytes: int | None = None) -> Document:
         raise LoadError(f"{path}: unsupported file type {path.suffix or '(none)'}")
     if not raw.strip():
         raise LoadError(f"{path}: empty file")
+    _check_content_type(raw, kind, path)
     title: str | None = None
     page_starts: tuple[int, ...] = ()
     if kind == "pdf":
@@ -77,6 +101,8 @@ def load(doc: str, path: Path, max_bytes: int | None = None) -> Document:
         elif kind == "md":
             m = _MD_TITLE.search(text)
             title = m.group(1) if m else None
+    # A quote must not carry a terminal escape to `rag ask`, nor a NUL that hides a sentence's end.
+    text = _CONTROL.sub(" ", text)
     if not text.strip():
         raise LoadError(f"{path}: no text found")
     return Document(
@@ -90,6 +116,16 @@ def load(doc: str, path: Path, max_bytes: int | None = None) -> Document:
         title=title,
         page_starts=page_starts,
     )
+
+
+def _check_content_type(raw: bytes, kind: str, path: Path) -> None:
+    """A PDF or a whole HTML page under a text name would be indexed as its source code: refuse it
+    with its real type (the extension decides the doc id, so the file is renamed, not guessed)."""
+    suffix = path.suffix or "(none)"
+    if kind != "pdf" and raw.startswith(b"%PDF-"):
+        raise LoadError(f"{path}: a PDF file named {suffix}; rename it .pdf to index it")
+    if kind in ("txt", "md") and _HTML_START.match(raw.removeprefix(b"\xef\xbb\xbf"), 0, 4096):
+        raise LoadError(f"{path}: an HTML page named {suffix}; rename it .html to index it")
 
 
 def decode(raw: bytes, path: Path) -> str:
@@ -109,6 +145,9 @@ def decode(raw: bytes, path: Path) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    damaged = _damaged_utf8(raw)
+    if damaged is not None:
+        return damaged
     from charset_normalizer import from_bytes  # lazy: only for non-UTF-8 files
 
     matches = from_bytes(raw)
@@ -121,6 +160,19 @@ def decode(raw: bytes, path: Path) -> str:
     return str(best)
 
 
+def _damaged_utf8(raw: bytes) -> str | None:
+    """UTF-8 text with a few bad bytes (a stray byte, a cut character), bad bytes shown as U+FFFD.
+
+    When most non-ASCII characters decode as UTF-8, the file is UTF-8: a legacy code page would
+    garble every one of them, and detection may find no encoding at all. Text really written in a
+    legacy code page forms valid UTF-8 sequences only by accident, so it stays with detection.
+    """
+    text = raw.decode("utf-8-sig", errors="replace")
+    bad = text.count("\ufffd") - raw.count("\ufffd".encode())
+    good = len(text) - len(text.encode("ascii", errors="ignore")) - bad
+    return text if good > bad else None
+
+
 def _html_text(html: str) -> tuple[str, str | None]:
     """Main text of a web page. trafilatura removes markup and most page furniture."""
     import trafilatura
@@ -130,17 +182,39 @@ def _html_text(html: str) -> tuple[str, str | None]:
     )
     if not text:  # very small pages: fall back to all visible text
         text = trafilatura.html2txt(html) or ""
+    if not text.strip():  # lxml keeps nothing nested deeper than 255 levels
+        text = _visible_text(html)
     meta = trafilatura.extract_metadata(html)
     title = meta.title if meta is not None and meta.title else None
     return text, title
 
 
+# For pages lxml cannot read: comments, scripts and styles (to their end, or the page's), tags, and runs
+# of block tags (one paragraph break). A tag never spans a "<", so unclosed ones cost no rescans.
+_HIDDEN = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|template|noscript)\b.*?(?:</\1\s*>|\Z)", re.S | re.I)
+_BLOCK_TAGS = re.compile(r"(?:\s*</?(?:p|div|br|li|tr|h[1-6]|section|article)\b[^<>]*>)+\s*", re.I)
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+
+
+def _visible_text(page: str) -> str:
+    """All text of a page outside markup, by regular expressions in linear time: lxml keeps nothing
+    nested deeper than 255 levels, and the standard library's parser is quadratic on "<a<a<a…"."""
+    import html
+
+    text = _BLOCK_TAGS.sub("\n\n", _HIDDEN.sub(" ", page))
+    return html.unescape(_TAG.sub("", text))
+
+
 def _pdf_text(raw: bytes, path: Path) -> tuple[str, tuple[int, ...], str | None]:
     """Text of every page, pages separated by a blank line, with each page's start offset."""
     import io
+    import logging
 
     from pypdf import PdfReader
 
+    # pypdf logs what it repairs ("EOF marker not found") as bare lines naming no file; a file it
+    # cannot read fails below with one line that names it.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted:

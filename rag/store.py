@@ -10,9 +10,11 @@ or deleted document's vectors can be removed, and an HNSW or IVF index can be re
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import time
@@ -81,6 +83,37 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
+SQLITE_WRITE_ERRORS = (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR)  # disk full, failed write (EFBIG)
+
+
+@contextlib.contextmanager
+def _writing(index_dir: Path) -> Iterator[None]:
+    """A failed write (disk full, file too large, folder not writable) becomes one clear line; the
+    writer's `close` then drops the unfinished generation, so the old index stays live and intact."""
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+    except sqlite3.OperationalError as exc:  # SQLite names a failed write in its own words
+        if exc.sqlite_errorcode & 0xFF not in SQLITE_WRITE_ERRORS:
+            raise
+        reason = f"{exc} (is the disk full?)"
+    else:
+        return
+    raise UserError(f"cannot write the index in {index_dir}: {reason}; the old index is intact") from None
+
+
+def _write_faiss(index: Any, path: Path) -> None:
+    """FAISS reports a failed write as RuntimeError, the system's reason last in parentheses."""
+    import faiss
+
+    try:
+        faiss.write_index(index, str(path))
+    except RuntimeError as exc:
+        reason = re.search(r"\(([^()]+)\)\s*$", str(exc))
+        raise OSError(errno.EIO, reason.group(1) if reason else "write error") from None
+
+
 def current_generation(index_dir: Path) -> Path | None:
     """The live generation folder, or None when no index was ever completed here."""
     try:
@@ -129,27 +162,29 @@ def check_settings(manifest: dict[str, Any], wanted: dict[str, Any], index_dir: 
         )
 
 
+AUTO_IVF_FROM = 100_000  # chunks; see new_faiss
+
+
 def new_faiss(kind: str, dim: int, n_vectors: int, hnsw_m: int = 32) -> Any:
     """An empty inner-product index of `kind`, sized for `n_vectors`, searching by chunk row id.
 
-    Search-time settings are stored with the index (HNSW efSearch, IVF nprobe) and chosen with
-    benchmarks/scale.py for recall@10 of about 0.95 or better against exact search. IVF-PQ
-    compresses each vector to 48 bytes; it needs 10,000 vectors to train its codebooks, so a smaller
-    collection gets the exact index instead (it is fast at that size anyway).
+    "auto" is exact search below AUTO_IVF_FROM vectors and IVF above (benchmarks/scale.py: exact
+    search of 1M chunks takes 163 ms p50 on one thread here, IVF 10 ms with recall@10 1.0; below
+    100k chunks exact search stays under 17 ms p95 and IVF's lists get too few to keep recall).
+    Search-time settings are stored with the index (HNSW efSearch, IVF nprobe).
     """
     import faiss
 
+    if kind == "auto":
+        kind = "ivf" if n_vectors >= AUTO_IVF_FROM else "flat"
     base: Any
-    nlist = max(1, min(int(4 * n_vectors**0.5), n_vectors // 39 or 1))
     if kind == "hnsw":
         base = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
         base.hnsw.efConstruction = 80
         base.hnsw.efSearch = 64
     elif kind == "ivf":
+        nlist = max(1, min(int(4 * n_vectors**0.5), n_vectors // 39 or 1))
         base = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        base.nprobe = max(1, nlist // 16)
-    elif kind == "ivfpq" and n_vectors >= 10_000:
-        base = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, nlist, dim // 8, 8, faiss.METRIC_INNER_PRODUCT)
         base.nprobe = max(1, nlist // 16)
     else:
         base = faiss.IndexFlatIP(dim)
@@ -185,6 +220,7 @@ class IndexWriter:
             manifest = read_manifest(self.old)
             check_settings(manifest, settings, self.index_dir)
             verify(self.old, manifest)
+        self._remove_stale()
         self._removed: list[int] = []
         self._added: list[tuple[np.ndarray, np.ndarray]] = []
         self.gen: Path | None = None
@@ -227,22 +263,18 @@ class IndexWriter:
     def db(self) -> sqlite3.Connection:
         """The new generation's database, started (as a copy of the live one) on first use."""
         if self._db is None:
-            self._remove_stale()
-            gen = self.index_dir / f"gen-{time.time_ns()}-{os.getpid()}"
-            try:
-                gen.mkdir()
+            self.gen = self.index_dir / f"gen-{time.time_ns()}-{os.getpid()}"
+            with _writing(self.index_dir):
+                self.gen.mkdir()
                 if self.old is not None:
-                    shutil.copyfile(self.old / DB, gen / DB)
-            except OSError as exc:
-                shutil.rmtree(gen, ignore_errors=True)
-                raise UserError(f"cannot write the index in {self.index_dir}: {exc.strerror}") from None
-            self.gen = gen
-            self._db = sqlite3.connect(gen / DB)
-            self._db.executescript(SCHEMA)
+                    shutil.copyfile(self.old / DB, self.gen / DB)
+                self._db = sqlite3.connect(self.gen / DB)
+                self._db.executescript(SCHEMA)
         return self._db
 
     def _remove_stale(self) -> None:
-        """Generations left by killed builds (we hold the lock, so no build is running)."""
+        """Generations left by killed builds (we hold the lock, so no build is running): removed on
+        every run, even one with nothing to change."""
         live = current_generation(self.index_dir)
         for gen in self.index_dir.glob("gen-*"):
             if gen != live:
@@ -251,10 +283,11 @@ class IndexWriter:
     # -- changes -----------------------------------------------------------------------------
 
     def remove(self, doc: str) -> None:
-        ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE doc = ?", (doc,))]
-        self._removed += ids
-        self.db.execute("DELETE FROM chunks WHERE doc = ?", (doc,))
-        self.db.execute("DELETE FROM documents WHERE doc = ?", (doc,))
+        with _writing(self.index_dir):
+            ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE doc = ?", (doc,))]
+            self._removed += ids
+            self.db.execute("DELETE FROM chunks WHERE doc = ?", (doc,))
+            self.db.execute("DELETE FROM documents WHERE doc = ?", (doc,))
 
     def add(
         self,
@@ -267,62 +300,64 @@ class IndexWriter:
     ) -> None:
         """Store one document (replacing any earlier version) with its chunks, their vectors and the
         vectors of their sentences (one row per sentence, for the sentence-level reranker)."""
-        self.remove(document.doc)
-        self.db.execute(
-            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                document.doc,
-                document.path,
-                document.kind,
-                document.sha256,
-                document.size,
-                document.mtime_ns,
-                document.title,
-                document.text,
-                json.dumps(document.page_starts),
-                json.dumps([[p.start, p.end, p.kept, p.reason] for p in paragraphs]),
-                json.dumps(block_keys),
-                len(chunks),
-                sum(not p.kept for p in paragraphs),
-            ),
-        )
-        ids = []
-        for i, (chunk, vector, sentences) in enumerate(zip(chunks, vectors, sentence_vectors, strict=True)):
-            cur = self.db.execute(
-                'INSERT INTO chunks (doc, chunk_id, ord, start, "end", text, page, title, sentences, vector,'
-                " sentence_vectors) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        with _writing(self.index_dir):
+            self.remove(document.doc)
+            self.db.execute(
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
-                    chunk.doc,
-                    chunk.chunk_id,
-                    i,
-                    chunk.start,
-                    chunk.end,
-                    chunk.text,
-                    chunk.page,
-                    chunk.title,
-                    json.dumps(chunk.sentences),
-                    vector.astype(np.float32).tobytes(),
-                    sentences.astype(np.float32).tobytes(),
+                    document.doc,
+                    document.path,
+                    document.kind,
+                    document.sha256,
+                    document.size,
+                    document.mtime_ns,
+                    document.title,
+                    document.text,
+                    json.dumps(document.page_starts),
+                    json.dumps([[p.start, p.end, p.kept, p.reason] for p in paragraphs]),
+                    json.dumps(block_keys),
+                    len(chunks),
+                    sum(not p.kept for p in paragraphs),
                 ),
             )
-            ids.append(cur.lastrowid)
-        if ids:
-            self._added.append((np.asarray(ids, dtype=np.int64), np.asarray(vectors, dtype=np.float32)))
+            ids = []
+            for i, (chunk, vector, sentences) in enumerate(
+                zip(chunks, vectors, sentence_vectors, strict=True)
+            ):
+                cur = self.db.execute(
+                    'INSERT INTO chunks (doc, chunk_id, ord, start, "end", text, page, title, sentences,'
+                    " vector, sentence_vectors) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        chunk.doc,
+                        chunk.chunk_id,
+                        i,
+                        chunk.start,
+                        chunk.end,
+                        chunk.text,
+                        chunk.page,
+                        chunk.title,
+                        json.dumps(chunk.sentences),
+                        vector.astype(np.float32).tobytes(),
+                        sentences.astype(np.float32).tobytes(),
+                    ),
+                )
+                ids.append(cur.lastrowid)
+            if ids:
+                self._added.append((np.asarray(ids, dtype=np.int64), np.asarray(vectors, dtype=np.float32)))
 
     # -- commit ------------------------------------------------------------------------------
 
     def commit(self, dimension: int, hnsw_m: int = 32) -> Path:
         """Write FAISS and the manifest, make the new generation live, delete the old one."""
-        import faiss
-
         db, gen = self.db, self.gen
         assert gen is not None
-        db.commit()
-        index = self._faiss(dimension, hnsw_m)
-        rows = db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
-        lexical = LexicalIndex.build([r[1] for r in rows], np.asarray([r[0] for r in rows], dtype=np.int64))
-        try:
-            faiss.write_index(index, str(gen / VECTORS))
+        with _writing(self.index_dir):
+            db.commit()
+            index = self._faiss(dimension, hnsw_m)
+            rows = db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
+            ids = np.asarray([r[0] for r in rows], dtype=np.int64)
+            lexical = LexicalIndex.build([r[1] for r in rows], ids)
+            _write_faiss(index, gen / VECTORS)
             lexical.save(gen / BM25)
             counts = db.execute("SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)")
             n_docs, n_chunks = counts.fetchone()
@@ -347,10 +382,6 @@ class IndexWriter:
             _fsync(tmp)
             os.replace(tmp, self.index_dir / CURRENT)
             _fsync(self.index_dir)
-        except OSError as exc:
-            raise UserError(
-                f"cannot write the index in {self.index_dir}: {exc.strerror}; the old index is intact"
-            ) from None
         if self.old is not None and self.old != gen:
             shutil.rmtree(self.old, ignore_errors=True)
         return gen
@@ -360,20 +391,34 @@ class IndexWriter:
         import faiss
 
         kind = self.settings.get("faiss_index", "flat")
+        if kind == "auto":
+            n_chunks = self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+            kind = "ivf" if n_chunks >= AUTO_IVF_FROM else "flat"
         if kind == "flat" and self.old is not None and (self.old / VECTORS).exists():
-            index = faiss.read_index(str(self.old / VECTORS))
-            if self._removed:
-                index.remove_ids(faiss.IDSelectorBatch(np.asarray(self._removed, dtype=np.int64)))
-            for ids, vectors in self._added:
-                index.add_with_ids(vectors, ids)
-            return index
+            index: Any = faiss.read_index(str(self.old / VECTORS))
+            if isinstance(faiss.downcast_index(index.index), faiss.IndexFlat):  # not when "auto" shrank
+                if self._removed:
+                    index.remove_ids(faiss.IDSelectorBatch(np.asarray(self._removed, dtype=np.int64)))
+                for ids, vectors in self._added:
+                    index.add_with_ids(vectors, ids)
+                return index
         ids, vectors = stored_vectors(self.db, dimension)
         index = new_faiss(kind, dimension, len(ids), hnsw_m)
         if len(ids):
-            if not index.is_trained:
-                index.train(vectors)
+            train(index, vectors)
             index.add_with_ids(vectors, ids)
         return index
+
+
+def train(index: Any, vectors: np.ndarray) -> None:
+    """Train an IVF index's lists on a sample: k-means wants ~40 points per list, more only slows it."""
+    import faiss
+
+    if index.is_trained:
+        return
+    nlist = faiss.extract_index_ivf(index).nlist
+    sample = np.random.default_rng(0).permutation(len(vectors))[: 40 * nlist]
+    index.train(vectors[np.sort(sample)])
 
 
 def _data_files(gen: Path) -> list[str]:
@@ -429,6 +474,10 @@ class IndexReader:
             import faiss
 
             self._faiss = faiss.read_index(str(self.gen / VECTORS))
+            # Questions come one at a time: a second OpenMP thread only adds wake-up latency to a
+            # single-query search (measured with benchmarks/scale.py), and concurrent questions
+            # already run on threads of their own.
+            faiss.omp_set_num_threads(1)
         return self._faiss
 
     def chunks(self) -> Iterator[Chunk]:

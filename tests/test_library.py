@@ -159,3 +159,93 @@ def test_ensure_index_builds_syncs_and_rebuilds_only_its_own_index(tmp_path: Pat
         ensure_index(config, other)  # not ours to rebuild either
     with pytest.raises(UserError, match=r"no index in .* and no .*missing/ folder"):
         ensure_index(Config(index_dir=tmp_path / "none"), tmp_path / "missing")
+
+
+# --- hostile uploads ------------------------------------------------------------------------
+
+
+def snapshot(root: Path) -> dict[str, tuple[bool, int, int]]:
+    """Every entry under `root`, links not followed: (is a link, size, modification time)."""
+    out = {}
+    for path in root.rglob("*"):
+        st = path.lstat()
+        out[str(path.relative_to(root))] = (path.is_symlink(), st.st_size, st.st_mtime_ns)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("evil\x00.md", "evil_.md"), ("new\nline.md", "new_line.md"), ("C:\\Windows\\System32\\x.md", "x.md")],
+)
+def test_safe_name_turns_control_characters_into_underscores(name: str, expected: str) -> None:
+    assert safe_name(name) == expected
+
+
+def test_hostile_uploads_are_refused_with_one_line_and_nothing_written(
+    served: Config, tmp_path: Path
+) -> None:
+    """Links (to /etc/passwd, to a file outside the upload), a folder, an oversized file (sparse:
+    no disk or time spent) and types that are not documents: each refused by name, in one line,
+    before anything is read or written anywhere."""
+    secret = tmp_path / "outside" / "secret.md"
+    secret.parent.mkdir()
+    secret.write_text(f"# Secret\n\n{FACT}\n", encoding="utf-8")
+    folder = tmp_path / "browser-upload"
+    folder.mkdir()
+    (folder / "passwd.txt").symlink_to("/etc/passwd")
+    (folder / "notes.md").symlink_to(secret)
+    (folder / "folder.md").mkdir()
+    with (folder / "huge.txt").open("wb") as f:
+        f.truncate(100_000_001)
+    cases = {
+        "passwd.txt": "passwd.txt: a symbolic link, not an uploaded file",
+        "notes.md": "notes.md: a symbolic link, not an uploaded file",
+        "folder.md": "folder.md: not a regular file",
+        "huge.txt": "huge.txt: too large (100.0 MB, limit 100 MB)",
+        "evil.sh": "evil.sh: unsupported file type .sh",
+        "report.pdf.exe": "report.pdf.exe: unsupported file type .exe",
+        "Makefile": "Makefile: unsupported file type (none)",
+    }
+    for name in ("evil.sh", "report.pdf.exe", "Makefile"):
+        (folder / name).write_text(FACT, encoding="utf-8")
+    before = snapshot(tmp_path)
+    for name, message in cases.items():
+        with pytest.raises(UserError) as error:
+            add_files([folder / name], served)
+        assert str(error.value).startswith(message) and "\n" not in str(error.value)
+    assert snapshot(tmp_path) == before
+    assert not uploads_dir(served).exists()
+
+
+def test_names_with_folders_or_control_characters_are_stored_inside_uploads(
+    served: Config, tmp_path: Path
+) -> None:
+    """`..`, drive letters and control characters in an uploaded name never steer the write: only
+    the uploads folder (and the index beside it) changes."""
+    folder = tmp_path / "browser-upload"
+    folder.mkdir()
+    names = ["..\\..\\escape.md", "C:\\Windows\\evil.md", "new\nline.md", "bell\x07and\x7fdel.txt"]
+    for i, name in enumerate(names):
+        (folder / name).write_text(f"The Quillfeather Society met {i + 2} times in Aberdeen in 1887.\n")
+    outside = {k: v for k, v in snapshot(tmp_path).items() if not k.startswith("index")}
+    report = add_files([folder / name for name in names], served)
+    stored = ["bell_and_del.txt", "escape.md", "evil.md", "new_line.md"]
+    assert report.added == stored and not report.errors
+    assert sorted(p.name for p in uploads_dir(served).iterdir()) == stored
+    assert {k: v for k, v in snapshot(tmp_path).items() if not k.startswith("index")} == outside
+
+
+def test_links_planted_in_the_uploads_folder_are_replaced_not_written_through(
+    served: Config, upload: Path, tmp_path: Path
+) -> None:
+    """A link left where the upload's part file or final name goes must not carry the write outside."""
+    target = tmp_path / "outside.md"
+    target.write_text("untouched\n", encoding="utf-8")
+    uploads_dir(served).mkdir(parents=True)
+    (uploads_dir(served) / ".zorblatt.md.part").symlink_to(target)
+    (uploads_dir(served) / "zorblatt.md").symlink_to(target)
+    add_files([upload], served)
+    assert target.read_text(encoding="utf-8") == "untouched\n"
+    stored = uploads_dir(served) / "zorblatt.md"
+    assert not stored.is_symlink() and FACT in stored.read_text(encoding="utf-8")
+    assert [p.name for p in uploads_dir(served).iterdir()] == ["zorblatt.md"]
