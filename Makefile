@@ -35,11 +35,14 @@ browser:
 run: index
 	$(BIN)/rag serve
 
+# The kill/disk-full tests fork the test process with the model loaded: they get a process of their
+# own, since forking a process that earlier tests filled with threads deadlocked once in CI.
 test: setup browser
 	$(BIN)/ruff check rag ui tests benchmarks eval
 	$(BIN)/ruff format --check rag ui tests benchmarks eval
 	$(BIN)/mypy rag
-	$(BIN)/pytest
+	$(BIN)/pytest --ignore=tests/test_faults.py
+	$(BIN)/pytest tests/test_faults.py
 
 lint: setup
 	$(BIN)/ruff format rag ui tests benchmarks eval
