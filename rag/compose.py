@@ -23,6 +23,7 @@ REFUSAL = "I couldn't find this in the documents."
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _NUMBER = re.compile(r"\d+(?:[.,/]\d+)*")
 _NAME = re.compile(r"(?<!^)(?<![.?!;:] )\b[A-Z][\w’'-]+")  # capitalised, not opening a sentence
+_LIST_ITEM = re.compile(r"[•·▪◦‣*–-]\s|\d{1,2}[.)]\s")  # "• Revise the guidance", "2) Fund it"
 
 
 @dataclass(frozen=True)
@@ -45,11 +46,16 @@ class Composition:
 
 
 def _is_heading(text: str) -> bool:
-    """A title or a truncated teaser ("Panel's report..."): it names a topic, it does not answer."""
-    text = text.rstrip()
+    """A title or a truncated teaser ("Panel's report..."): it names a topic, it does not answer.
+    A list item is no title, though it often lacks a full stop."""
+    text = text.strip()
     if text.endswith(("...", "…")):
         return True
-    return len(text) < 100 and not text.endswith((".", "!", "?", '"', "”", "’", ":", ";"))
+    return (
+        not _LIST_ITEM.match(text)
+        and len(text) < 100
+        and not text.endswith((".", "!", "?", '"', "”", "’", ":", ";"))
+    )
 
 
 def missing_numbers(question: str, passages: list[Passage]) -> list[str]:

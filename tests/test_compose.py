@@ -369,3 +369,15 @@ def test_names_weigh_half_when_picking_sentences(doc: Doc) -> None:
     assert names and names <= set(weights)
     for term, weight in weights.items():
         assert halved[term] == pytest.approx(weight * 0.5 if term in names else weight)
+
+
+def test_a_list_item_without_a_full_stop_can_answer(embedder: Embedder) -> None:
+    """Bullet points rarely end in a full stop; unlike a title, they still say something."""
+    sentences = [
+        "Youth club budgets",  # a title: short and unpunctuated
+        "• Cut youth club budgets by a fifth and close the smallest clubs",
+        "The council met on Tuesday.",
+    ]
+    listing = make_doc(embedder, sentences, [[0, 1, 2]])
+    result = compose(embedder, OPEN, listing, "What did the council do to youth club budgets?")
+    assert [c.quote for c in result.citations] == [listing.quote(1)]
