@@ -20,7 +20,7 @@ from tests.test_cli import assert_user_error
 QUESTION = "How often is a child killed by a parent in England and Wales?"
 NOISE = "What are the opening hours of the advice phone line?"
 CONTRACT = {"question", "answer", "abstained", "citations", "passages", "timings_ms"}
-OPTIONAL = {"query", "confidence"}
+OPTIONAL = {"query", "confidence", "mode", "generator", "sentences", "note"}
 PASSAGE_KEYS = {"rank", "score", "doc", "chunk_id", "start", "end", "text", "scores"}
 CITATION_KEYS = {"n", "doc", "chunk_id", "start", "end", "quote"}
 FIRST = "Who did Westminster Briefing invite to speak?"
@@ -32,12 +32,16 @@ def index_dir(seed_index: Config) -> str:
     return str(seed_index.index_dir)
 
 
-@pytest.fixture(scope="module")
-def answer_json(index_dir: str) -> dict[str, Any]:
-    result = run_rag("ask", QUESTION, "--json", "--index-dir", index_dir)
+def ask_json(question: str, index_dir: str) -> dict[str, Any]:
+    result = run_rag("ask", question, "--json", "--index-dir", index_dir)
     assert result.returncode == 0, result.stderr
     out: dict[str, Any] = json.loads(result.stdout)
     return out
+
+
+@pytest.fixture(scope="module")
+def answer_json(index_dir: str) -> dict[str, Any]:
+    return ask_json(QUESTION, index_dir)
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +51,7 @@ def answer_text(index_dir: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def noise_json(index_dir: str) -> dict[str, Any]:
-    result = run_rag("ask", NOISE, "--json", "--index-dir", index_dir)
-    assert result.returncode == 0, result.stderr
-    out: dict[str, Any] = json.loads(result.stdout)
-    return out
+    return ask_json(NOISE, index_dir)
 
 
 @pytest.fixture(scope="module")
@@ -161,12 +162,10 @@ def test_a_refusal_lists_related_passages(noise_text: subprocess.CompletedProces
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["ask", QUESTION, "--mode", "llm"], ["llm", "generative"]),
-        (["chat", "--mode", "llm"], ["llm", "generative"]),
         (["ask", ""], ["question is empty"]),
         (["ask", "  \n\t "], ["question is empty"]),
     ],
-    ids=["ask-llm", "chat-llm", "ask-empty", "ask-blank"],
+    ids=["ask-empty", "ask-blank"],
 )
 def test_user_mistakes_exit_2_with_one_line(index_dir: str, args: list[str], words: list[str]) -> None:
     assert_user_error(run_rag(*args, "--index-dir", index_dir), *words)
