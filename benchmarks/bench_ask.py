@@ -7,20 +7,22 @@ Run: `.venv/bin/python benchmarks/bench_ask.py [--rounds 3]` (`make bench` runs 
 
 from __future__ import annotations
 
-import os
-
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
-os.environ["TOKENIZERS_PARALLELISM"] = "false"
-
 import argparse
-import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from measure import cpu_seconds, other_cores_busy, peak_rss_mb, summary
+from measure import (
+    QUESTIONS,
+    SEEDS,
+    cpu_seconds,
+    other_cores_busy,
+    peak_rss_mb,
+    result_path,
+    summary,
+    write_json,
+)
 
 from rag.config import Config
 from rag.engine import Engine
@@ -28,10 +30,7 @@ from rag.evaluate import load_questions
 from rag.indexer import build_index
 
 ASK_P50_MS = 100.0
-ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "seeds"
-QUESTIONS = ROOT / "eval" / "seed_questions.jsonl"
-DEFAULT_JSON = ROOT / "benchmarks" / "results" / "bench_ask.json"
+DEFAULT_JSON = result_path("bench_ask")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,8 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     verdict = "met" if out["target_p50_under_100ms"] else "NOT met"
     print(f"  target: total p50 {figures['total']['p50']:.1f} ms < {ASK_P50_MS:.0f} ms: {verdict}")
     print(f"  refused {out['refused_share']:.1%} of asks; peak RSS {out['peak_rss_mb']:.0f} MB")
-    args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    write_json(args.json_out, out)
     return 0
 
 

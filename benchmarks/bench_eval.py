@@ -8,21 +8,14 @@ Run: `.venv/bin/python benchmarks/bench_eval.py [--questions 1000] [--workers 1 
 
 from __future__ import annotations
 
-import os
-
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
-os.environ["TOKENIZERS_PARALLELISM"] = "false"
-
 import argparse
-import json
 import sys
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
-from measure import cpu_seconds, other_cores_busy, peak_rss_mb
+from measure import QUESTIONS, SEEDS, cpu_seconds, other_cores_busy, peak_rss_mb, result_path, write_json
 
 from rag.config import Config
 from rag.engine import Engine
@@ -31,10 +24,7 @@ from rag.indexer import build_index
 from rag.questions import read_questions
 
 TARGET_S = 120.0
-ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "seeds"
-QUESTIONS = ROOT / "eval" / "seed_questions.jsonl"
-DEFAULT_JSON = ROOT / "benchmarks" / "results" / "bench_eval.json"
+DEFAULT_JSON = result_path("bench_eval")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,8 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         if busy is not None and busy > 0.1:
             print(f"    warning: other processes kept {busy:.2f} cores busy; figures are noisy")
     print(f"  peak RSS {out['peak_rss_mb']:.0f} MB")
-    args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    write_json(args.json_out, out)
     return 0
 
 

@@ -20,17 +20,10 @@ Figures are printed as a table and written as JSON to benchmarks/results/bench_i
 
 from __future__ import annotations
 
-import os
-
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
-os.environ["TOKENIZERS_PARALLELISM"] = "false"
-
 import argparse
 import cProfile
 import functools
-import json
-import platform
+import os
 import pstats
 import random
 import re
@@ -43,19 +36,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from measure import cpu_seconds, other_cores_busy, peak_rss_mb  # noqa: E402
+from measure import ROOT, SEEDS, cpu_seconds, machine, other_cores_busy, peak_rss_mb, result_path, write_json
 
-import rag.indexer  # noqa: E402
-from rag.config import Config  # noqa: E402
-from rag.embed import Embedder  # noqa: E402
-from rag.indexer import build_index  # noqa: E402
-from rag.store import IndexReader, IndexWriter  # noqa: E402
+import rag.indexer
+from rag.config import Config
+from rag.embed import Embedder
+from rag.indexer import build_index
+from rag.store import IndexReader, IndexWriter
 
-SEEDS = ROOT / "seeds"
-DEFAULT_JSON = ROOT / "benchmarks" / "results" / "bench_index.json"
+DEFAULT_JSON = result_path("bench_index")
 GOAL = 1.2
 _BLANK = re.compile(r"\n[ \t\r\f\v]*\n")
 
@@ -259,11 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     stage_ratio = (overhead_s + encode_s) / encode_s
     results: dict[str, Any] = {
         "machine": {
-            "cpu_count": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(),
+            **machine(),
             "other_processes_cores_busy": None if other_cores is None else round(other_cores, 2),
         },
         "corpus": {
@@ -341,8 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         for row in profile:
             print(f"    {row['cumtime_s']:8.3f} s  {row['calls']:>7}  {row['function']}")
 
-    args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    write_json(args.json_out, results)
     print(f"  written to {args.json_out}")
     return 0
 

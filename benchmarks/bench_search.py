@@ -25,16 +25,9 @@ Figures are printed as a table and written as JSON to benchmarks/results/bench_s
 
 from __future__ import annotations
 
-import os
-
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
-os.environ["TOKENIZERS_PARALLELISM"] = "false"
-
 import argparse
 import cProfile
-import json
-import platform
+import os
 import pstats
 import sys
 import tempfile
@@ -45,21 +38,29 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from measure import cpu_seconds, other_cores_busy, peak_rss_mb, summary  # noqa: E402
+from measure import (
+    QUESTIONS,
+    ROOT,
+    SEEDS,
+    cpu_seconds,
+    machine,
+    other_cores_busy,
+    peak_rss_mb,
+    result_path,
+    summary,
+    write_json,
+)
 
-from rag.config import Config  # noqa: E402
-from rag.engine import Engine, clean_question  # noqa: E402
-from rag.evaluate import load_questions  # noqa: E402
-from rag.indexer import build_index  # noqa: E402
-from rag.rerank import Candidate  # noqa: E402
-from rag.retrieve import Ranked, dense_search  # noqa: E402
+from rag.config import Config
+from rag.engine import Engine, clean_question
+from rag.evaluate import load_questions
+from rag.indexer import build_index
+from rag.rerank import Candidate
+from rag.retrieve import Ranked, dense_search
 
-SEEDS = ROOT / "seeds"
-QUESTIONS = ROOT / "eval" / "seed_questions.jsonl"
-DEFAULT_JSON = ROOT / "benchmarks" / "results" / "bench_search.json"
+DEFAULT_JSON = result_path("bench_search")
 RERANK_P50_MS, RERANK_P95_MS = 60.0, 150.0
 NO_RERANK_MS = 10.0
 PROFILE_RERANK_ABOVE_MS = 20.0
@@ -308,11 +309,7 @@ def main(argv: list[str] | None = None) -> int:
 
     out: dict[str, Any] = {
         "machine": {
-            "cpu_count": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(),
+            **machine(),
             "other_processes_cores_busy_by_round": other_by_round,
         },
         "index": {"documents": report.documents, "chunks": report.chunks, "build_s": round(build_s, 2)},
@@ -383,8 +380,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{row['calls_per_search']:>7} calls  {row['function']}"
             )
 
-    args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    write_json(args.json_out, out)
     print(f"  written to {args.json_out}")
     return 0
 

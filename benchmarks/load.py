@@ -2,12 +2,20 @@
 errors; the server's memory growth over the run is reported).
 
 Starts `rag serve` on 127.0.0.1 (a free port; the seeds index built into a temporary folder, gradio's
-files in another). `--clients` gradio_client clients first ask every question of
-eval/seed_questions.jsonl once between them (warm-up, not timed), then each asks them in turn, one
-at a time, for `--seconds`. Reports errors, latency p50/p95/max as the clients see it (queueing
-included), throughput, and the server's resident memory sampled every second (start, middle, end,
-growth, fitted trend). Loopback only, bounded in clients and time.
-Run: `.venv/bin/python benchmarks/load.py [--clients 20] [--seconds 60]` (`make bench` runs it too).
+files in another). `--clients` gradio_client clients first warm the server up (not timed, not in the
+memory verdict): every question of eval/seed_questions.jsonl once between them, then full load for
+`--warmup-seconds`, so the caches, allocator arenas and worker threads have filled. Then each asks
+the questions in turn, one at a time, for `--seconds`. Reports errors, latency p50/p95/max as the
+clients see it (queueing included), throughput, and the server's resident memory sampled every second
+from the first question on: at the start of the measured run (after warm-up), at its end, the growth,
+and the fitted slope over the last half of the run.
+
+Memory passes ("flat") when over the measured run the server grew by at most MAX_GROWTH_PCT % and the
+slope over its last half is at most MAX_SLOPE_MB_PER_MIN: a leak of one answer's worth per question
+(20 KB × 5 questions/s) would exceed it. Exit status 1 on any error or a memory failure.
+Loopback only, bounded in clients and time.
+Run: `.venv/bin/python benchmarks/load.py [--clients 20] [--seconds 60] [--warmup-seconds 150]`
+(`make bench` runs it too).
 """
 
 from __future__ import annotations
@@ -23,7 +31,6 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
 import argparse
-import json
 import math
 import socket
 import subprocess
@@ -39,7 +46,7 @@ from typing import Any
 
 import numpy as np
 from gradio_client import Client
-from measure import cpu_seconds, other_cores_busy, summary
+from measure import cpu_seconds, other_cores_busy, summary, write_json
 
 from rag.questions import read_questions
 
@@ -49,6 +56,8 @@ DEFAULT_JSON = ROOT / "benchmarks" / "results" / "load.json"
 HOST = "127.0.0.1"
 MAX_CLIENTS, MAX_SECONDS = 100, 900  # bounded: this is a benchmark, not a stress tool
 START_TIMEOUT_S = 600.0  # the server builds the seeds index first (about a minute on a busy machine)
+MAX_GROWTH_PCT = 1.0  # of the RSS at the start of the measured run (after warm-up)
+MAX_SLOPE_MB_PER_MIN = 4.0  # least-squares slope over the last half of the measured run
 ASK_KEYS = {"question", "answer", "abstained", "citations", "passages", "timings_ms"}
 
 
@@ -65,7 +74,9 @@ class LoadRun:
     wall_s: float
     warmup: Tally
     tally: Tally
-    rss: list[tuple[float, float]]  # (seconds since the load began, server MB)
+    rss: list[tuple[float, float]]  # (seconds since the first question, server MB)
+    load_started_s: float  # when the measured run began on the same clock (the warm-up before it)
+    threads: tuple[int, int]  # the server's threads at the start and the end of the measured run
     server_cores_busy: float
     client_cores_busy: float  # this process: the 20 clients compete with the server for the cores
     other_cores_busy: float | None  # the rest of the machine: noise in the figures
@@ -77,12 +88,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of process `pid` now (VmRSS in /proc/PID/status, in kB)."""
+def status(pid: int, key: str) -> int:
+    """A number from /proc/PID/status (`VmRSS` in kB, `Threads`)."""
     for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {key} for process {pid}")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of process `pid` now."""
+    return status(pid, "VmRSS") / 1024
 
 
 def cpu_s(pid: int) -> float:
@@ -161,52 +177,83 @@ def ask_together(users: list[Client], questions: list[str], deadline: float, cou
     return tally
 
 
-def sample_rss(pid: int, stop: threading.Event, samples: list[tuple[float, float]]) -> None:
-    """(seconds since start, MB) once a second until `stop`."""
-    started = time.monotonic()
+def sample_rss(pid: int, started: float, stop: threading.Event, samples: list[tuple[float, float]]) -> None:
+    """(seconds since `started`, MB) once a second until `stop`."""
     while not stop.is_set():
         samples.append((round(time.monotonic() - started, 2), round(rss_mb(pid), 1)))
         stop.wait(1.0)
 
 
-def run_load(url: str, pid: int, clients: int, seconds: float, questions: list[str]) -> LoadRun:
-    """Warm up with every question once (not counted: the server's caches fill), then load the
-    server for `seconds`."""
+def run_load(
+    url: str, pid: int, clients: int, seconds: float, warmup_s: float, questions: list[str]
+) -> LoadRun:
+    """Warm up with every question once and then `warmup_s` of full load (not counted: the server's
+    caches and allocator fill), then load the server for `seconds`."""
     users = [Client(url, verbose=False) for _ in range(clients)]
-    warmup = ask_together(users, questions, math.inf, math.ceil(len(questions) / clients))
     stop = threading.Event()
     samples: list[tuple[float, float]] = []
-    sampler = threading.Thread(target=sample_rss, args=(pid, stop, samples), daemon=True)
-    busy_start, server_cpu_start = cpu_seconds(), cpu_s(pid)
-    started = time.monotonic()
+    first = time.monotonic()
+    sampler = threading.Thread(target=sample_rss, args=(pid, first, stop, samples), daemon=True)
     sampler.start()
+    warmup = ask_together(users, questions, math.inf, math.ceil(len(questions) / clients))
+    more = ask_together(users, questions, time.monotonic() + warmup_s, math.inf)
+    warmup.latencies_ms.extend(more.latencies_ms)
+    warmup.errors.extend(more.errors)
+    busy_start, server_cpu_start = cpu_seconds(), cpu_s(pid)
+    threads_start = status(pid, "Threads")
+    started = time.monotonic()
+    samples.append((round(started - first, 2), round(rss_mb(pid), 1)))
     tally = ask_together(users, questions, started + seconds, math.inf)
     wall = time.monotonic() - started
+    samples.append((round(time.monotonic() - first, 2), round(rss_mb(pid), 1)))
     stop.set()
     sampler.join()
+    samples.sort()
     server_cores = (cpu_s(pid) - server_cpu_start) / wall
     busy_end = cpu_seconds()
     clients_cores = (busy_end[1] - busy_start[1]) / wall if busy_start and busy_end else 0.0
     others = other_cores_busy(busy_start, wall)  # all but this process, so the server's share goes
     other = None if others is None else round(max(others - server_cores, 0.0), 2)
     return LoadRun(
-        round(wall, 2), warmup, tally, samples, round(server_cores, 2), round(clients_cores, 2), other
+        round(wall, 2),
+        warmup,
+        tally,
+        samples,
+        round(started - first, 2),
+        (threads_start, status(pid, "Threads")),
+        round(server_cores, 2),
+        round(clients_cores, 2),
+        other,
     )
 
 
-def memory(samples: list[tuple[float, float]]) -> dict[str, float]:
-    """Start, middle and end of the RSS samples, growth end − start, and the fitted trend."""
-    t = np.asarray([s[0] for s in samples])
-    mb = np.asarray([s[1] for s in samples])
-    slope = float(np.polyfit(t, mb, 1)[0]) * 60 if len(samples) > 1 else 0.0
+def slope_mb_per_min(samples: list[tuple[float, float]]) -> float:
+    """Least-squares slope of (seconds, MB) samples, in MB per minute."""
+    if len(samples) < 2:
+        return 0.0
+    t, mb = np.asarray(samples).T
+    return round(float(np.polyfit(t, mb, 1)[0]) * 60, 2)
+
+
+def memory(samples: list[tuple[float, float]], load_started_s: float) -> dict[str, Any]:
+    """The server's RSS: before the first question, at the start of the measured run (after the
+    warm-up), at its end; growth over the run, slope over the run and over its last half; verdict."""
+    run = [s for s in samples if s[0] >= load_started_s]
+    half = run[0][0] + (run[-1][0] - run[0][0]) / 2
+    start, end = run[0][1], run[-1][1]
+    growth_pct = round((end - start) / start * 100, 2)
+    last_half = slope_mb_per_min([s for s in run if s[0] >= half])
     return {
-        "start_mb": float(mb[0]),
-        "middle_mb": float(mb[len(mb) // 2]),
-        "end_mb": float(mb[-1]),
-        "max_mb": float(mb.max()),
-        "growth_mb": round(float(mb[-1] - mb[0]), 1),
-        "growth_pct": round(float((mb[-1] - mb[0]) / mb[0] * 100), 2),
-        "trend_mb_per_min": round(slope, 2),
+        "before_warmup_mb": samples[0][1],
+        "start_mb": start,
+        "end_mb": end,
+        "max_mb": max(mb for _, mb in run),
+        "growth_mb": round(end - start, 1),
+        "growth_pct": growth_pct,
+        "slope_mb_per_min": slope_mb_per_min(run),
+        "slope_last_half_mb_per_min": last_half,
+        "flat": growth_pct <= MAX_GROWTH_PCT and last_half <= MAX_SLOPE_MB_PER_MIN,
+        "criterion": f"growth <= {MAX_GROWTH_PCT}% and last-half slope <= {MAX_SLOPE_MB_PER_MIN} MB/min",
     }
 
 
@@ -218,15 +265,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--seconds", type=float, default=60.0, help=f"load duration (default 60, max {MAX_SECONDS})"
     )
+    parser.add_argument(
+        "--warmup-seconds",
+        type=float,
+        default=150.0,  # with 60 s the server was still settling: +1.2% over the next minute
+        help="full load before the measured run, outside the figures (default 150)",
+    )
     parser.add_argument("--json-out", type=Path, default=DEFAULT_JSON)
     args = parser.parse_args(argv)
-    if not (1 <= args.clients <= MAX_CLIENTS and 0 < args.seconds <= MAX_SECONDS):
-        parser.error(f"--clients must be 1..{MAX_CLIENTS} and --seconds 0..{MAX_SECONDS}")
+    if not (
+        1 <= args.clients <= MAX_CLIENTS
+        and 0 < args.seconds <= MAX_SECONDS
+        and 0 <= args.warmup_seconds <= MAX_SECONDS
+    ):
+        parser.error(f"--clients must be 1..{MAX_CLIENTS}, --seconds and --warmup-seconds 0..{MAX_SECONDS}")
     questions = [q.question for q in read_questions(QUESTIONS, warn=print)]
     with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp:
         proc, url = start_server(Path(tmp) / "index", Path(tmp) / "gradio", Path(tmp) / "server.log")
         try:
-            run = run_load(url, proc.pid, args.clients, args.seconds, questions)
+            run = run_load(url, proc.pid, args.clients, args.seconds, args.warmup_seconds, questions)
         finally:
             proc.terminate()
             try:
@@ -238,13 +295,17 @@ def main(argv: list[str] | None = None) -> int:
     out: dict[str, Any] = {
         "clients": args.clients,
         "seconds": run.wall_s,
+        "warmup_seconds": run.load_started_s,
+        "warmup_questions": len(run.warmup.latencies_ms),
+        "malloc_arena_max": os.environ.get("MALLOC_ARENA_MAX"),
         "questions": len(tally.latencies_ms),
         "errors": len(tally.errors),
         "warmup_errors": len(run.warmup.errors),
         "error_examples": sorted(set(run.warmup.errors + tally.errors))[:5],
         "throughput_qps": round(len(tally.latencies_ms) / run.wall_s, 2),
         "latency_ms": summary(tally.latencies_ms),
-        "server_rss": memory(run.rss),
+        "server_rss": memory(run.rss, run.load_started_s),
+        "server_threads": run.threads,
         "rss_samples": run.rss,
         "server_cores_busy": run.server_cores_busy,
         "client_cores_busy": run.client_cores_busy,
@@ -253,27 +314,30 @@ def main(argv: list[str] | None = None) -> int:
     lat, rss = out["latency_ms"], out["server_rss"]
     print(
         f"citerag load benchmark: {args.clients} clients asking through /ask for {out['seconds']:.0f} s "
-        "(rag serve on loopback)"
+        f"after {out['warmup_seconds']:.0f} s of warm-up (rag serve on loopback)"
     )
     if out["other_cores_busy"] is not None and out["other_cores_busy"] > 0.1:
         print(f"  warning: other processes kept {out['other_cores_busy']:.2f} cores busy; figures are noisy")
-    print(f"    {'questions':<22} {out['questions']:>10}")
-    print(f"    {'errors':<22} {out['errors']:>10}  (warm-up: {out['warmup_errors']})")
-    print(f"    {'throughput (q/s)':<22} {out['throughput_qps']:>10.2f}")
+    print(f"    {'questions':<30} {out['questions']:>10}")
+    print(f"    {'errors':<30} {out['errors']:>10}  (warm-up: {out['warmup_errors']})")
+    print(f"    {'throughput (q/s)':<30} {out['throughput_qps']:>10.2f}")
     for name in ("p50", "p95", "max"):
-        print(f"    {'latency ' + name + ' (ms)':<22} {lat[name]:>10.1f}")
-    print(f"    {'server RSS start (MB)':<22} {rss['start_mb']:>10.1f}")
-    print(f"    {'server RSS middle (MB)':<22} {rss['middle_mb']:>10.1f}")
-    print(f"    {'server RSS end (MB)':<22} {rss['end_mb']:>10.1f}")
-    print(f"    {'RSS growth (MB)':<22} {rss['growth_mb']:>10.1f}  ({rss['growth_pct']:+.2f}%)")
-    print(f"    {'RSS trend (MB/min)':<22} {rss['trend_mb_per_min']:>10.2f}")
-    print(f"    {'server cores busy':<22} {out['server_cores_busy']:>10.2f}")
-    print(f"    {'client cores busy':<22} {out['client_cores_busy']:>10.2f}")
+        print(f"    {'latency ' + name + ' (ms)':<30} {lat[name]:>10.1f}")
+    print(f"    {'server RSS before warm-up (MB)':<30} {rss['before_warmup_mb']:>10.1f}")
+    print(f"    {'server RSS start (MB)':<30} {rss['start_mb']:>10.1f}")
+    print(f"    {'server RSS end (MB)':<30} {rss['end_mb']:>10.1f}")
+    print(f"    {'RSS growth (MB)':<30} {rss['growth_mb']:>10.1f}  ({rss['growth_pct']:+.2f}%)")
+    print(f"    {'RSS slope (MB/min)':<30} {rss['slope_mb_per_min']:>10.2f}")
+    print(f"    {'RSS slope, last half (MB/min)':<30} {rss['slope_last_half_mb_per_min']:>10.2f}")
+    verdict = "flat" if rss["flat"] else "NOT FLAT"
+    print(f"    {'memory':<30} {verdict:>10}  ({rss['criterion']})")
+    print(f"    {'server threads start/end':<30} {'/'.join(map(str, out['server_threads'])):>10}")
+    print(f"    {'server cores busy':<30} {out['server_cores_busy']:>10.2f}")
+    print(f"    {'client cores busy':<30} {out['client_cores_busy']:>10.2f}")
     for problem in out["error_examples"]:
         print(f"  error: {problem}")
-    args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
-    return 1 if tally.errors or run.warmup.errors else 0
+    write_json(args.json_out, out)
+    return 1 if tally.errors or run.warmup.errors or not rss["flat"] else 0
 
 
 if __name__ == "__main__":

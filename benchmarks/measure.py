@@ -1,11 +1,33 @@
-"""Measurement helpers shared by the benchmark scripts: memory, machine load, latency summaries."""
+"""Measurement helpers shared by the benchmark scripts: memory, machine load, latency summaries,
+and the seed paths. Importing it first (before rag) keeps the model offline, as in `make`."""
 
 from __future__ import annotations
 
+import json
 import os
+import platform
 import resource
+from pathlib import Path
 
 import numpy as np
+
+for _name, _value in {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+}.items():
+    os.environ[_name] = _value
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+QUESTIONS = ROOT / "eval" / "seed_questions.jsonl"
+
+
+def result_path(name: str) -> Path:
+    """Where a benchmark writes its JSON by default (benchmarks/results/, not committed)."""
+    return ROOT / "benchmarks" / "results" / f"{name}.json"
 
 
 def peak_rss_mb() -> float:
@@ -41,4 +63,22 @@ def summary(values_ms: list[float]) -> dict[str, float]:
         "p95": round(float(np.percentile(a, 95)), 3),
         "max": round(float(a.max()), 3),
         "mean": round(float(a.mean()), 3),
+    }
+
+
+def write_json(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def machine() -> dict[str, object]:
+    """What the figures ran on."""
+    import torch  # only the model benchmarks ask, and they load it anyway
+
+    return {
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
     }

@@ -16,6 +16,7 @@ from rag.config import Config
 from rag.errors import UserError
 
 if TYPE_CHECKING:
+    from rag.engine import Engine
     from rag.types import Answer
 
 
@@ -102,8 +103,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_answer(answer: Answer) -> None:
-    print(answer.answer)
+def _print_sources(answer: Answer) -> None:
+    """A refusal's related passages, or the numbered sources and the sentences they do not support."""
     if answer.abstained:
         if answer.passages:
             print("\nRelated passages (not evidence for an answer):")
@@ -113,33 +114,67 @@ def _print_answer(answer: Answer) -> None:
     print()
     for c in answer.citations:
         print(f'[{c.n}] {c.doc}: "{_snippet(c.quote, 200)}"')
+    unsupported = [s for s in answer.sentences if not s.supported]
+    if unsupported:
+        print("\nNot supported by its sources:")
+        for s in unsupported:
+            print(f'  - "{_snippet(s.text, 200)}" (not supported by its sources)')
 
 
 def _snippet(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _check_mode(mode: str) -> None:
-    if mode != "extractive":
-        raise UserError(
-            "--mode llm is not available yet (it arrives with the generative mode); use extractive"
-        )
+def _check_generator(config: Config, mode: str) -> None:
+    """In llm mode, a missing extra or server URL is reported before any model loads."""
+    if mode == "llm":
+        from rag.generate import make_generator
+
+        make_generator(config)
+
+
+def _answer(
+    engine: Engine, question: str, history: list[dict[str, Any]] | None, k: int | None, mode: str, echo: bool
+) -> Answer:
+    """The answer; with `echo`, printed for a person: a generator's text as it streams, then the
+    sources, the unsupported sentences and any note (a failed generator's fallback in full)."""
+    final: Answer | None = None
+    streamed = False
+    for item in engine.ask_stream(question, history, k, mode):
+        if isinstance(item, str):
+            if echo:
+                print(item, end="", flush=True)
+                streamed = True
+        else:
+            final = item
+    assert final is not None
+    if not echo:
+        return final
+    if streamed:
+        print()  # ends the streamed text
+    if final.note:
+        print(f"{chr(10) if streamed else ''}Note: {final.note}")
+    if not (streamed and final.mode == "llm"):  # extractive, a fallback, or a refusal before generating
+        if streamed or final.note:
+            print()
+        print(final.answer)
+    _print_sources(final)
+    return final
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag.engine import Engine, clean_question
 
-    _check_mode(args.mode)
     clean_question(args.question)
-    engine = Engine(_config(args))
+    config = _config(args)
+    _check_generator(config, args.mode)
+    engine = Engine(config)
     try:
-        answer = engine.ask(args.question, k=args.k)
+        answer = _answer(engine, args.question, None, args.k, args.mode, echo=not args.json)
     finally:
         engine.close()
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
-    else:
-        _print_answer(answer)
     return 0
 
 
@@ -149,8 +184,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     from rag.engine import Engine
 
-    _check_mode(args.mode)
-    engine = Engine(_config(args))
+    config = _config(args)
+    _check_generator(config, args.mode)
+    engine = Engine(config)
     history: list[dict[str, Any]] = []
     print("Ask about your documents. An empty line or Ctrl-D quits; /new starts a new chat.")
     try:
@@ -166,11 +202,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 history.clear()
                 continue
             try:
-                answer = engine.ask(question, history=history, k=args.k)
+                answer = _answer(engine, question, history, args.k, args.mode, echo=True)
             except UserError as exc:
                 print(f"rag: error: {exc}", file=sys.stderr)
                 continue
-            _print_answer(answer)
             history += [
                 {"role": "user", "content": question},
                 {"role": "assistant", "content": answer.answer, "citations": answer.to_dict()["citations"]},
@@ -196,10 +231,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from rag.questions import read_questions
     from rag.report import terminal_table
 
-    _check_mode(args.mode)
     if args.workers < 1:  # checked before the model loads
         raise UserError("--workers must be at least 1")
     config = _config(args).with_(k=args.k)
+    _check_generator(config, args.mode)
     questions = read_questions(args.questions, _warn)
     out = args.out or default_out_dir()
     run = start_run(out, questions, run_settings(config, args.mode), args.resume, _warn)
@@ -215,6 +250,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """The browser chat: the index brought up to date first, then the server until interrupted."""
+    from rag.malloc import cap_arenas
+
+    cap_arenas()  # before any thread starts (importing gradio may start some): memory stays flat
     from rag.library import ensure_index
     from ui.server import check_access, serve  # the one place rag/ reaches into ui/, lazily
 

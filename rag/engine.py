@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,9 +20,13 @@ from rag.errors import UserError
 from rag.rerank import Candidate, make_reranker
 from rag.retrieve import Ranked, dense_search, rrf, weighted
 from rag.store import IndexReader, check_settings
-from rag.types import Answer, Passage
+from rag.types import Answer, AnswerSentence, Passage
+
+if TYPE_CHECKING:
+    from rag.generate import Generator
 
 MAX_QUESTION_CHARS = 20_000
+MODES = ("extractive", "llm")
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,16 @@ class _Found:
     candidates: list[Candidate]
     truncated: bool
     timings_ms: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An extractive answer and what a generator's answer needs besides: the passages' sentences and
+    their vectors, and when the question arrived."""
+
+    answer: Answer
+    candidates: dict[str, Candidate]
+    started: float  # time.perf_counter() when the question arrived
 
 
 @dataclass(frozen=True)
@@ -80,6 +95,8 @@ class Engine:
         self.embedder = Embedder(config)
         self.reranker = make_reranker(config.rerank, config.device)
         self.composer = Composer(max_sentences=config.answer_sentences, threshold=config.refusal_threshold)
+        self._generator: Generator | None = None
+        self._generator_lock = threading.Lock()
 
     def close(self) -> None:
         self.reader.close()
@@ -94,8 +111,53 @@ class Engine:
         found = self._retrieve(question, k)
         return SearchResult(question, found.passages, found.truncated, found.timings_ms)
 
-    def ask(self, question: str, history: Sequence[Any] | None = None, k: int | None = None) -> Answer:
-        """An extractive, cited answer, or a refusal; `history` holds the earlier chat messages."""
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Any] | None = None,
+        k: int | None = None,
+        mode: str = "extractive",
+    ) -> Answer:
+        """A cited answer, or a refusal; `history` holds the earlier chat messages. `mode` "llm" has a
+        generator write it (see `ask_stream`), "extractive" quotes the best source sentences."""
+        if mode == "extractive":
+            return self._draft(question, history, k).answer
+        final = None
+        for item in self.ask_stream(question, history, k, mode):
+            final = item
+        assert isinstance(final, Answer)
+        return final
+
+    def ask_stream(
+        self, question: str, history: Sequence[Any] | None = None, k: int | None = None, mode: str = "llm"
+    ) -> Iterator[str | Answer]:
+        """The answer's text in pieces as the generator writes it, then the checked Answer (in
+        extractive mode, only the Answer). Retrieval, history and the refusal on weak evidence are
+        those of extractive mode; a failing generator gives the extractive answer with a note."""
+        if mode not in MODES:
+            raise UserError(f"mode must be one of {', '.join(MODES)}")
+        if mode == "extractive":
+            yield self.ask(question, history, k)
+            return
+        from rag.generative import generate_answer
+
+        generator = self.generator()  # a setup mistake fails before any work
+        draft = self._draft(question, history, k)
+        yield from generate_answer(
+            draft, generator, self.embedder.encode, self.config.llm_context_chars, history
+        )
+
+    def generator(self) -> Generator:
+        """The configured generator, made once (a local model loads on its first question)."""
+        with self._generator_lock:
+            if self._generator is None:
+                from rag.generate import make_generator
+
+                self._generator = make_generator(self.config)
+            return self._generator
+
+    def _draft(self, question: str, history: Sequence[Any] | None, k: int | None) -> Draft:
+        """The extractive answer, and the sentence vectors a generator's answer is checked with."""
         started = time.perf_counter()
         question = clean_question(question)
         query = resolve(question, history)
@@ -107,6 +169,7 @@ class Engine:
             found = self._retrieve(query, k)
         composing = time.perf_counter()
         composition = Composition(REFUSAL, [], True, 0.0)
+        candidates: dict[str, Candidate] = {}
         if found.passages:
             # A follow-up's answer must fit both what was asked and what it refers to.
             vector = found.vector if found.vector is not None else self.embedder.encode([query])[0]
@@ -122,7 +185,7 @@ class Engine:
             "compose": round((done - composing) * 1000, 2),
             "total": round((done - started) * 1000, 2),
         }
-        return Answer(
+        answer = Answer(
             question,
             composition.answer,
             composition.abstained,
@@ -131,7 +194,9 @@ class Engine:
             timings,
             query,
             composition.confidence,
+            sentences=tuple(AnswerSentence(c.quote, (c.n,), True) for c in composition.citations),
         )
+        return Draft(answer, candidates, started)
 
     def _retrieve(self, query: str, k: int | None) -> _Found:
         """Both first stages, fusion and reranking for `query` (the question, or its resolved form).

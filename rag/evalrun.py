@@ -137,7 +137,7 @@ def execute(
             total=total, initial=total - len(todo), disable=not bar, unit="q", desc="eval", file=sys.stderr
         ) as meter,
     ):
-        for result in _answered(engine, todo, run.settings["k"], workers):
+        for result in _answered(engine, todo, run.settings["k"], workers, run.settings["mode"]):
             out.write(json.dumps(result, ensure_ascii=False) + "\n")
             out.flush()
             run.done[result["id"]] = result
@@ -152,7 +152,9 @@ def execute(
     return summary
 
 
-def _answered(engine: Engine, todo: list[Question], k: int, workers: int) -> Iterator[dict[str, Any]]:
+def _answered(
+    engine: Engine, todo: list[Question], k: int, workers: int, mode: str = "extractive"
+) -> Iterator[dict[str, Any]]:
     """Result lines as questions finish; at most 2 × workers are in flight, so an interrupt stops soon."""
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rag-eval")
     pending: set[Future[dict[str, Any]]] = set()
@@ -160,7 +162,7 @@ def _answered(engine: Engine, todo: list[Question], k: int, workers: int) -> Ite
     try:
         while True:
             while len(pending) < 2 * workers and (q := next(queue, None)) is not None:
-                pending.add(pool.submit(answer_one, engine, q, k))
+                pending.add(pool.submit(answer_one, engine, q, k, mode))
             if not pending:
                 return
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -170,12 +172,14 @@ def _answered(engine: Engine, todo: list[Question], k: int, workers: int) -> Ite
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def answer_one(engine: Engine, q: Question, k: int) -> dict[str, Any]:
-    """One results.jsonl line: the id, every `rag ask --json` field, the gold fields, the metrics."""
+def answer_one(engine: Engine, q: Question, k: int, mode: str = "extractive") -> dict[str, Any]:
+    """One results.jsonl line: the id, every `rag ask --json` field, the gold fields, the metrics.
+    In llm mode a generator's failure is not an error: the line holds the extractive fallback
+    (mode "extractive" and its note), scored like any answer."""
     from rag.scoring import RANK_DEPTH, is_correct, score
 
     try:
-        answer = engine.ask(q.question, k=k)
+        answer = engine.ask(q.question, k=k, mode=mode)
         # Ranking metrics look deeper than k: the same retrieval again with more passages (the answer
         # keeps k), run only for questions with gold evidence or sources to judge a ranking by.
         deeper = k < RANK_DEPTH and bool(q.evidence or q.sources)

@@ -30,6 +30,7 @@ LABELS = {
     "citation_validity": "citation validity",
     "citation_precision": "citation precision",
     "groundedness": "groundedness",
+    "supported_sentences": "supported sentences",
 }
 
 
@@ -56,6 +57,21 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     lat = summary["latency_ms"]
     ms = " / ".join(NOT_MEASURED if lat[p] is None else f"{lat[p]:.1f}" for p in ("p50", "p95", "max"))
     rows.append(("latency", "ms p50 / p95 / max", ms, str(summary["n"] - summary["errors"])))
+    if "generation" in summary:
+        g = summary["generation"]
+        first = " / ".join(
+            NOT_MEASURED if g["first_token_ms"][p] is None else f"{g['first_token_ms'][p]:.1f}"
+            for p in ("p50", "p95", "max")
+        )
+        rows.append(("latency", "first token ms p50 / p95 / max", first, str(g["n"])))
+        rows.append(
+            (
+                "generation",
+                "fell back to extractive",
+                str(g["fallbacks"]),
+                str(summary["n"] - summary["errors"]),
+            )
+        )
     return rows
 
 

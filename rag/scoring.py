@@ -38,7 +38,15 @@ RETRIEVAL = (
     "mrr@10",
     "ndcg@10",
 )
-ANSWER = ("all_facts", "containment", "token_f1", "citation_validity", "citation_precision", "groundedness")
+ANSWER = (
+    "all_facts",
+    "containment",
+    "token_f1",
+    "citation_validity",
+    "citation_precision",
+    "groundedness",
+    "supported_sentences",
+)
 
 
 def score(
@@ -74,6 +82,7 @@ def score(
             [(c.doc, cited[c.n]) for c in answer.citations], q.evidence, q.sources
         ),
         groundedness=groundedness(sentences, cited),
+        supported_sentences=_supported(answer),
     )
     return metrics
 
@@ -102,6 +111,16 @@ def _judged(q: Question, ranking: Sequence[Passage]) -> tuple[list[str], set[str
     return ids, relevant | {f"\0missing:{item}" for item in missing}
 
 
+def _supported(answer: Answer) -> float | None:
+    """Share of the answer's sentences that their cited passages support (rag/support.py checks a
+    generated answer; an extractive one quotes its sources, so all); None for a refusal."""
+    if answer.abstained:
+        return None
+    if not answer.sentences:
+        return 1.0 if answer.mode == "extractive" else None
+    return sum(s.supported for s in answer.sentences) / len(answer.sentences)
+
+
 def _validity(citations: Sequence[Citation], document_text: Callable[[str], str]) -> float | None:
     def valid(c: Citation) -> bool:
         try:
@@ -115,7 +134,8 @@ def _validity(citations: Sequence[Citation], document_text: Callable[[str], str]
 
 def summarize(results: Sequence[dict[str, Any]], settings: dict[str, Any]) -> dict[str, Any]:
     """The run's figures: each metric the mean over the questions that have it (its count in the
-    group's "n"), refusal precision/recall/F1, latency percentiles of `ask`, and the settings."""
+    group's "n"), refusal precision/recall/F1, latency percentiles of `ask`, and the settings; in llm
+    mode also the generator's fallbacks and its first-token latency."""
     scored = [r for r in results if "error" not in r]
 
     def group(names: Sequence[str]) -> dict[str, Any]:
@@ -123,6 +143,13 @@ def summarize(results: Sequence[dict[str, Any]], settings: dict[str, Any]) -> di
         return {**{n: _mean(v) for n, v in values.items()}, "n": {n: len(v) for n, v in values.items()}}
 
     refusal = refusal_scores([r["abstained"] for r in scored], [r["gold"]["answerable"] for r in scored])
+    generation = {}
+    if settings.get("mode") == "llm":  # answers that fell back to extractive, and time to first token
+        first = [r["timings_ms"]["first_token"] for r in scored if "first_token" in r["timings_ms"]]
+        fallbacks = sum(r.get("mode") == "extractive" for r in scored)
+        generation = {
+            "generation": {"fallbacks": fallbacks, "first_token_ms": _percentiles(first), "n": len(first)}
+        }
     return {
         "n": len(results),
         "errors": len(results) - len(scored),
@@ -131,6 +158,7 @@ def summarize(results: Sequence[dict[str, Any]], settings: dict[str, Any]) -> di
         "answer": group(ANSWER),
         "refusal": {k: round(v, 4) if isinstance(v, float) else v for k, v in refusal.items()},
         "latency_ms": _percentiles([r["timings_ms"]["total"] for r in scored]),
+        **generation,
         "settings": settings,
     }
 

@@ -141,6 +141,19 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class AnswerSentence:
+    """One sentence of an answer, the passages it cites and whether they support it. Extractive
+    sentences are verbatim quotes, so always supported; a generated one is checked (rag/support.py)."""
+
+    text: str
+    citations: tuple[int, ...]
+    supported: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "citations": list(self.citations), "supported": self.supported}
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     answer: str
@@ -150,6 +163,10 @@ class Answer:
     timings_ms: dict[str, float]
     query: str = ""  # the retrieval query, with terms carried over from earlier turns
     confidence: float = 0.0  # evidence strength the refusal threshold was applied to
+    mode: str = "extractive"  # who wrote the answer: "extractive" (also a generator's fallback) or "llm"
+    generator: str = ""  # the model's name in llm mode
+    sentences: tuple[AnswerSentence, ...] = ()  # empty for a refusal
+    note: str = ""  # why the answer is not what was asked for (a generator's failure, weak evidence)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -161,6 +178,10 @@ class Answer:
             "timings_ms": self.timings_ms,
             "query": self.query,
             "confidence": round(self.confidence, 4),
+            "mode": self.mode,
+            "generator": self.generator,
+            "sentences": [s.to_dict() for s in self.sentences],
+            "note": self.note,
         }
 
 

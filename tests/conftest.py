@@ -20,7 +20,7 @@ from rag.config import Config
 from rag.embed import Embedder
 from rag.indexer import build_index
 
-pytest_plugins = ["tests.ui_fixtures"]  # the browser-chat server and Chromium
+pytest_plugins = ["tests.ui_fixtures", "tests.llm_fixtures"]  # browser-chat server, Chromium; LLM servers
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

@@ -166,7 +166,6 @@ def test_a_malformed_line_is_reported_and_the_rest_runs_with_escaped_text(
         (["eval"], "needs a question file"),
         (["eval", "--compare", "no/such/a", "no/such/b"], "not a finished `rag eval` folder"),
         (["eval", str(QUESTIONS), "--workers", "0"], "--workers must be at least 1"),
-        (["eval", str(QUESTIONS), "--mode", "llm"], "--mode llm is not available"),
     ],
 )
 def test_user_mistakes_are_one_line_and_exit_2(args: list[str], message: str) -> None:

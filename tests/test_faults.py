@@ -2,16 +2,20 @@
 and a read-only index folder. Each leaves an index that opens, answers and holds exactly the old or
 the new state, never a mix, and the next run completes the work.
 
-Killed builds run in forked copies of this process, which has the model and FAISS loaded already:
-a fresh `rag index` would pay 6–9 s of imports per kill point.
+Killed builds run in processes forked from a fork server (multiprocessing's "forkserver") that has
+the model, FAISS and this module loaded already: a fresh `rag index` would pay 6–9 s of imports per
+kill point. Not forked from the test process itself: after other tests it holds threads (OpenMP and
+BLAS pools, executors, servers), and a fork copies only the forking thread, so a lock another thread
+held at that moment stays locked in the child forever (one CI run hung so). The fork server loads
+everything on one thread (tests/fault_server.py) and forks each child from that single thread.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import random
 import resource
-import select
 import shutil
 import signal
 import subprocess
@@ -55,24 +59,31 @@ NOBODY = 65534
 
 # --- forked children ---------------------------------------------------------------------------
 
+FORKS = multiprocessing.get_context("forkserver")
+FORKS.set_forkserver_preload(["tests.fault_server"])  # started on first use, once per test session
+
+
+def _nothing() -> None:
+    pass
+
 
 class Child:
-    """A forked copy of this process running `work` (an int result is its exit code), started with
-    the model and FAISS already loaded. `setup` runs in the child first (limits, another user)."""
+    """A process forked from the fork server running `work` (an int result is its exit code), with
+    the model and FAISS already loaded. `setup` runs in the child first (limits, another user).
+    `work` and `setup` travel pickled: module-level functions or partials of them."""
 
     def __init__(
-        self, work: Callable[[], object], setup: Callable[[], None] = lambda: None, stderr: Path | None = None
+        self, work: Callable[[], object], setup: Callable[[], None] = _nothing, stderr: Path | None = None
     ) -> None:
         self.status: int | None = None
-        self.pid = os.fork()
-        if self.pid == 0:
-            os._exit(_run_child(work, setup, stderr))
+        self.process = FORKS.Process(target=_child_main, args=(work, setup, stderr), daemon=True)
+        self.process.start()
+        assert self.process.pid is not None
+        self.pid = self.process.pid
 
     def alive(self) -> bool:
         if self.status is None:
-            pid, status = os.waitpid(self.pid, os.WNOHANG)
-            if pid:
-                self.status = os.waitstatus_to_exitcode(status)
+            self.status = self.process.exitcode  # None while it runs; -9 when killed
         return self.status is None
 
     def kill(self) -> bool:
@@ -84,27 +95,28 @@ class Child:
         return running
 
     def wait(self, timeout: float = 300) -> int:
-        """Its exit code (-9 when killed), waiting on the process itself (a pidfd), not on a clock."""
+        """Its exit code (-9 when killed), waiting on the process itself (its sentinel), not on a clock."""
         if self.alive():
-            pidfd = os.pidfd_open(self.pid)
-            try:
-                ended, _, _ = select.select([pidfd], [], [], timeout)
-            finally:
-                os.close(pidfd)
+            self.process.join(timeout)
+            ended = self.process.exitcode is not None
             if not ended:
                 os.kill(self.pid, signal.SIGKILL)
-            _, status = os.waitpid(self.pid, 0)
-            self.status = os.waitstatus_to_exitcode(status)
+                self.process.join()
+            self.status = self.process.exitcode
             assert ended, f"the forked process did not end within {timeout:.0f} s"
         assert self.status is not None
         return self.status
+
+
+def _child_main(work: Callable[[], object], setup: Callable[[], None], stderr: Path | None) -> None:
+    os._exit(_run_child(work, setup, stderr))  # the exit code as is, no multiprocessing clean-up
 
 
 def _run_child(work: Callable[[], object], setup: Callable[[], None], stderr: Path | None) -> int:
     try:
         if stderr is not None:
             sys.stderr = stderr.open("w", encoding="utf-8")
-        torch.set_num_threads(1)  # the parent's OpenMP pool does not survive fork: two threads hang
+        torch.set_num_threads(1)  # as the fork server runs: an OpenMP pool does not survive a fork
         faiss.omp_set_num_threads(1)
         setup()
         result = work()
@@ -458,12 +470,9 @@ def test_a_second_rag_index_process_is_refused_while_the_first_writes(
     assert scenario.state(config) == "new" and generations(config) == 1
 
 
-def _file_size_limit(limit: int) -> Callable[[], None]:
-    def setup() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-    return setup
+def _limit_file_size(limit: int) -> None:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
 
 @pytest.mark.parametrize(("room", "reason"), [(0.5, "File too large"), (1.0, "disk I/O error")])
@@ -477,7 +486,7 @@ def test_a_full_disk_stops_rag_index_with_one_line_and_the_old_index_intact(
     assert live is not None
     limit = int((live / DB).stat().st_size * room) + 4096
     args = ["index", *map(str, scenario.sources), "--index-dir", str(config.index_dir)]
-    result = rag_in_child(*args, setup=_file_size_limit(limit), tmp_path=tmp_path)
+    result = rag_in_child(*args, setup=partial(_limit_file_size, limit), tmp_path=tmp_path)
     assert_user_error(result, "cannot write the index in", reason, "the old index is intact")
     assert scenario.state(config) == "old" and generations(config) == 1
     assert_answers(config)

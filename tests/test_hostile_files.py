@@ -222,7 +222,10 @@ def test_the_corpus_indexes_in_one_bounded_run_keeping_every_valid_file(built: B
 
 def test_each_bad_file_gets_one_warning_line_naming_it(built: Built) -> None:
     assert all("\n" not in m for m in built.messages)
-    assert len(built.messages) == len(BAD)  # and none for the valid files
+    # One per bad file, one for the data dump that keeps no text, none for the valid files.
+    assert len(built.messages) == len(BAD) + 1
+    (dump,) = [m for m in built.messages if f"/{ONE_LINE}:" in m]
+    assert dump.endswith(f"{ONE_LINE}: no text left after cleaning; nothing indexed")
     for _, shown, problem, _ in BAD:
         (message,) = [m for m in built.messages if f"/{shown}:" in m]
         assert problem in message

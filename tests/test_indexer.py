@@ -14,7 +14,7 @@ from rag.embed import Embedder
 from rag.errors import UserError
 from rag.indexer import build_index
 from rag.store import IndexReader, IndexWriter, current_generation
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, run_rag
 
 NOISE = [
     "replica watches",
@@ -110,9 +110,12 @@ def test_indexing_another_folder_keeps_the_first(corpus: Path, tmp_path: Path, f
     build_index([corpus], fresh_config)
     other = tmp_path / "other"
     other.mkdir()
-    (other / "extra.txt").write_text("Kinship carers look after children of relatives. " * 10)
+    (other / "extra.txt").write_text(
+        "Kinship carers look after the children of relatives when the parents cannot, and many "
+        "councils pay them an allowance for it.\n"
+    )
     report = build_index([other], fresh_config)
-    assert report.added == ["extra.txt"] and report.removed == []
+    assert report.added == ["extra.txt"] and report.removed == [] and not report.errors
     assert report.documents == 6
 
 
@@ -235,3 +238,98 @@ def test_bm25_holds_exactly_the_chunks_of_faiss(corpus: Path, fresh_config: Conf
         assert not reader.lexical.search("Cockell Harrogate", 5)  # the deleted article is gone
     finally:
         reader.close()
+
+
+# --- folders with nothing usable, documents with no text left -----------------------------------
+
+HEADING_ONLY = "Annual report\n"
+NOISE_ONLY = "Skip over Navigation\n\nNewsletter Sign Up\n\nCall local rate\n\nTags assigned\n"
+
+
+def write_refused(folder: Path) -> Path:
+    """Three files that are each refused: binary, empty, unsupported type."""
+    folder.mkdir()
+    (folder / "binary.txt").write_bytes(bytes(range(256)) * 4)
+    (folder / "empty.md").write_text("   \n")
+    (folder / "notes.docx").write_bytes(b"PK\x03\x04")
+    return folder
+
+
+def test_a_folder_of_only_bad_files_says_so_and_leaves_the_index_intact(
+    corpus: Path, tmp_path: Path, fresh_config: Config
+) -> None:
+    build_index([corpus], fresh_config)
+    before, gen = snapshot(fresh_config), current_generation(fresh_config.index_dir)
+    bad = write_refused(tmp_path / "bad")
+    warnings: list[str] = []
+    message = r"^no document could be indexed from \S*bad: every file was refused \(3 warnings above\); "
+    with pytest.raises(UserError, match=message + "the index in .* was not changed$"):
+        build_index([bad], fresh_config, warn=warnings.append)
+    assert len(warnings) == 3  # each file's own reason came first
+    assert current_generation(fresh_config.index_dir) == gen
+    assert snapshot(fresh_config) == before
+
+
+def test_a_folder_of_only_bad_files_builds_no_index(tmp_path: Path, fresh_config: Config) -> None:
+    bad = write_refused(tmp_path / "bad")
+    with pytest.raises(
+        UserError, match=r"bad: every file was refused \(3 warnings above\); no index was built"
+    ):
+        build_index([bad], fresh_config)
+    assert current_generation(fresh_config.index_dir) is None
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match=r"from .*empty: no \.htm, .*\.txt files there; no index was built"):
+        build_index([tmp_path / "empty"], fresh_config)
+
+
+@pytest.mark.parametrize("text", [HEADING_ONLY, NOISE_ONLY], ids=["heading", "noise"])
+def test_a_document_with_no_text_left_after_cleaning_is_reported(
+    corpus: Path, fresh_config: Config, text: str
+) -> None:
+    """It loads, so it is recorded (listed, removable, not re-read until it changes), but a warning
+    names it: nothing from it can be found or cited."""
+    (corpus / "hollow.txt").write_text(text)
+    warnings: list[str] = []
+    report = build_index([corpus], fresh_config, warn=warnings.append)
+    expected = f"{(corpus / 'hollow.txt').resolve()}: no text left after cleaning; nothing indexed"
+    assert warnings == [expected] and report.errors == [expected]
+    assert report.documents == 6 and "hollow.txt" in report.added  # recorded, with no chunks
+    reader = IndexReader(fresh_config.index_dir)
+    try:
+        assert "hollow.txt" not in {c.doc for c in reader.chunks()}
+    finally:
+        reader.close()
+    assert build_index([corpus], fresh_config, warn=warnings.append).changed == 0  # not re-read
+
+
+def test_a_folder_of_documents_without_text_is_indexed_with_a_warning_each(
+    tmp_path: Path, fresh_config: Config
+) -> None:
+    """Not refused (they load), so the build completes, but every file is named as empty."""
+    folder = tmp_path / "hollow"
+    folder.mkdir()
+    (folder / "heading.md").write_text(HEADING_ONLY)
+    (folder / "noise.txt").write_text(NOISE_ONLY)
+    warnings: list[str] = []
+    report = build_index([folder], fresh_config, warn=warnings.append)
+    assert (report.documents, report.chunks) == (2, 0)
+    assert sorted(w.rsplit("/", 1)[1] for w in warnings) == [
+        "heading.md: no text left after cleaning; nothing indexed",
+        "noise.txt: no text left after cleaning; nothing indexed",
+    ]
+
+
+def test_rag_index_of_only_bad_files_exits_non_zero_with_a_plain_message(
+    corpus: Path, tmp_path: Path, fresh_config: Config
+) -> None:
+    """The command line: each file's warning, then one error line; exit 2; the index unchanged."""
+    build_index([corpus], fresh_config)
+    gen = current_generation(fresh_config.index_dir)
+    bad = write_refused(tmp_path / "bad")
+    result = run_rag("index", str(bad), "--index-dir", str(fresh_config.index_dir))
+    assert result.returncode == 2 and not result.stdout
+    *warned, last = result.stderr.splitlines()
+    assert len(warned) == 3 and all(line.startswith("rag: warning: ") for line in warned)
+    assert last.startswith("rag: error: no document could be indexed from ")
+    assert "was not changed" in last and "build one" not in last
+    assert current_generation(fresh_config.index_dir) == gen

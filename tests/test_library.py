@@ -226,7 +226,9 @@ def test_names_with_folders_or_control_characters_are_stored_inside_uploads(
     folder.mkdir()
     names = ["..\\..\\escape.md", "C:\\Windows\\evil.md", "new\nline.md", "bell\x07and\x7fdel.txt"]
     for i, name in enumerate(names):
-        (folder / name).write_text(f"The Quillfeather Society met {i + 2} times in Aberdeen in 1887.\n")
+        (folder / name).write_text(
+            f"The Quillfeather Society met {i + 2} times in Aberdeen in 1887 to plan a town library.\n"
+        )
     outside = {k: v for k, v in snapshot(tmp_path).items() if not k.startswith("index")}
     report = add_files([folder / name for name in names], served)
     stored = ["bell_and_del.txt", "escape.md", "evil.md", "new_line.md"]

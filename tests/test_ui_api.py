@@ -45,6 +45,23 @@ def test_ask_returns_the_cli_json_with_valid_citations(ui_server: Server, seed_i
         engine.close()
 
 
+def test_ask_in_llm_mode_checks_every_sentence(ui_server: Server, seed_index: Config) -> None:
+    """The served default generator (SmolLM2, in the server process): citations still verbatim at
+    their offsets, each sentence judged."""
+    got = client(ui_server).predict(SEED_QUESTION, None, "llm", api_name="/ask")
+    assert (got["mode"], got["generator"]) == ("llm", "SmolLM2-135M-Instruct.Q4_1"), got["note"]
+    assert "first_token" in got["timings_ms"]
+    assert all(isinstance(s["supported"], bool) for s in got["sentences"])
+    assert got["abstained"] or got["sentences"]
+    engine = Engine(seed_index)
+    try:
+        for c in got["citations"]:
+            source = engine.reader.document_text(c["doc"])
+            assert " ".join(source[c["start"] : c["end"]].split()) == c["quote"]
+    finally:
+        engine.close()
+
+
 def test_ask_refuses_out_of_corpus_questions(ui_server: Server) -> None:
     got = client(ui_server).predict(OUT_OF_CORPUS, None, api_name="/ask")
     assert got["abstained"] and got["citations"] == []

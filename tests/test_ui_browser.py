@@ -94,9 +94,16 @@ def test_ask_open_a_source_and_see_the_quote_highlighted(tab: Tab, ui_server: Se
     page.get_by_label("Show all retrieved passages with their stage scores").check()
     expect(page.locator("#scores")).to_contain_text("rerank")
     expect(page.locator("#scores")).to_contain_text("001_9915dc2b03620208.txt")
-    page.get_by_label("generative").check()
-    expect(page.get_by_text("The generative mode is not configured yet")).to_be_visible()
-    expect(page.get_by_label("extractive")).to_be_checked()
+    page.get_by_label("generative").check()  # the packaged SmolLM2, run by the server
+    expect(page.get_by_label("generative")).to_be_checked()
+    before = answers(tab).count()
+    page.locator("#msg textarea").fill(EXAMPLE)
+    page.locator("#msg textarea").press("Enter")
+    expect(answers(tab)).to_have_count(before + 1)
+    generated = answers(tab).last
+    expect(generated.locator(".sources-title")).to_be_visible(timeout=90_000)  # checked and complete
+    expect(generated.locator(".generating")).to_have_count(0)
+    page.get_by_label("extractive").check()
 
     refusal = ask(tab, "What are the phone line's opening hours?")
     expect(refusal).to_contain_text("I couldn't find this in the documents.")

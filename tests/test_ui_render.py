@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import replace
 
 from rag.report import NOT_MEASURED
-from rag.types import Answer, Citation, Passage
+from rag.types import Answer, AnswerSentence, Citation, Passage
 from ui.render import (
     STAGES,
     answer_html,
     bullets,
     document_html,
+    generating_html,
     mark,
     mark_quote,
     score_rows,
@@ -160,3 +162,16 @@ def test_bullets_list_messages_as_typed() -> None:
     out = bullets([f"q.jsonl:4: {PAYLOAD}", "second"])
     assert out.startswith("- ") and out.count("\n- ") == 1
     assert "<script" not in out and shown(out) == f"- q.jsonl:4: {PAYLOAD}\n- second"
+
+
+def test_a_generated_answer_flags_unsupported_sentences_as_text() -> None:
+    said = (AnswerSentence(QUOTE, (1,), True), AnswerSentence(f"Made up {PAYLOAD}.", (), False))
+    generated = replace(
+        answer(), mode="llm", generator="m", sentences=said, note=f"removed citation markers {PAYLOAD}"
+    )
+    out = answer_html(generated)
+    assert "<script" not in out and "<img" not in out
+    assert out.count('class="unsupported"') == 1 and "(not supported by its sources)" in out
+    assert shown(out).startswith(f"Note: removed citation markers {PAYLOAD}")
+    assert f"{QUOTE} [1] Made up {PAYLOAD}. ⚠ (not supported by its sources)" in shown(out)
+    assert shown(generating_html(PAYLOAD)) == PAYLOAD and "<script" not in generating_html(PAYLOAD)

@@ -63,19 +63,30 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, what: str) -> None:
+    """Until `url` answers 200; the test fails with the server's log if it exits or takes too long."""
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"rag serve exited with {proc.returncode}:\n{log.read_text()}")
+            pytest.fail(f"{what} exited with {proc.returncode}:\n{log.read_text()}")
         try:
-            with urllib.request.urlopen(url + "gradio_api/info", timeout=2) as response:
+            with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, ConnectionError):
             pass
         time.sleep(0.2)  # polling interval, not synchronisation: the loop waits on the server's answer
-    pytest.fail(f"rag serve did not answer within {START_TIMEOUT:.0f} s:\n{log.read_text()}")
+    pytest.fail(f"{what} did not answer within {START_TIMEOUT:.0f} s:\n{log.read_text()}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a server, killing it if it does not exit within 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture(scope="session")
@@ -86,10 +97,12 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory, seed_index: Config) -> I
     shutil.copytree(seed_index.index_dir, index)
     port = free_port()
     log = root / "server.log"
+    settings = root / "settings.toml"  # generative mode: the default local model, kept brief
+    settings.write_text("llm_max_tokens = 48\nllm_context_chars = 1500\n", encoding="utf-8")
     env = {**os.environ, **OFFLINE_ENV, "GRADIO_TEMP_DIR": str(root / "gradio")}
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [*RAG, "serve", "--port", str(port), "--index-dir", str(index)],
+            [*RAG, "serve", "--port", str(port), "--index-dir", str(index), "--config", str(settings)],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -97,15 +110,10 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory, seed_index: Config) -> I
         )
     url = f"http://127.0.0.1:{port}/"
     try:
-        _wait_until_up(url, proc, log)
+        wait_until_up(url + "gradio_api/info", proc, log, "rag serve")
         yield Server(url, index, log)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @pytest.fixture(scope="session")

@@ -32,6 +32,9 @@ CSS = """
 #chat .sources-title { font-weight: 600; margin: .6em 0 .2em; }
 #chat details.source summary { cursor: pointer; }
 mark { background: #ffe066; color: inherit; }
+#chat .unsupported { text-decoration: underline wavy #c0392b; }
+#chat .unsupported small { color: #c0392b; }
+#chat .note { font-style: italic; margin-bottom: .4em; }
 """
 
 # Scroll the document view to the highlighted span once it is on the page (our own code, no content).
@@ -65,7 +68,9 @@ def build(library: Library) -> gr.Blocks:
                 with gr.Accordion("Settings", open=False, elem_id="settings"):
                     k = gr.Slider(1, 20, value=library.config.k, step=1, label="Passages per answer (top-k)")
                     rerank = gr.Checkbox(value=library.config.rerank != "none", label="Rerank the candidates")
-                    mode = gr.Radio([EXTRACTIVE, GENERATIVE], value=EXTRACTIVE, label="Answer mode")
+                    mode = gr.Radio(
+                        [EXTRACTIVE, GENERATIVE], value=EXTRACTIVE, label="Answer mode", elem_id="mode"
+                    )
                     show_scores = gr.Checkbox(False, label=SHOW_SCORES)
                 scores = gr.Dataframe(
                     headers=SCORE_HEADERS, visible=False, interactive=False, wrap=True, elem_id="scores"
@@ -114,7 +119,7 @@ def build(library: Library) -> gr.Blocks:
             )
         history, found = gr.State([]), gr.State([])
 
-        answer_in = [msg, chat, history, k, rerank]
+        answer_in = [msg, chat, history, k, rerank, mode]
         answer_out = [msg, chat, history, found, pick, docview, scores]
         msg.submit(chat_handlers.respond, answer_in, answer_out, **private)
         send.click(chat_handlers.respond, answer_in, answer_out, **private)

@@ -4,19 +4,31 @@ is shared."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
 import gradio as gr
 
+from rag.engine import clean_question
 from rag.errors import UserError
 from rag.library import Library
 from rag.types import Answer
 from ui.notify import warn
-from ui.render import Span, answer_html, document_html, score_rows, sentences, spans, text
+from ui.render import (
+    Span,
+    answer_html,
+    document_html,
+    generating_html,
+    score_rows,
+    sentences,
+    spans,
+    text,
+)
 
 EXTRACTIVE = "extractive"
 GENERATIVE = "generative"
+_MODES = {EXTRACTIVE: "extractive", GENERATIVE: "llm"}  # the radio's choices as engine modes
 
 Message = dict[str, Any]
 
@@ -26,20 +38,50 @@ class Chat:
         self.library = library
 
     def respond(
-        self, question: str, chat: list[Message], history: list[Message], k: float, rerank: bool
+        self,
+        question: str,
+        chat: list[Message],
+        history: list[Message],
+        k: float,
+        rerank: bool,
+        mode: str = EXTRACTIVE,
     ) -> Iterator[tuple[Any, ...]]:
-        """Answer with the chat history, sentence by sentence, then the sources; outputs: question box,
-        chat, history, spans, source picker, document view, scores table. A user mistake is a warning."""
+        """Answer with the chat history: a generator's text as it streams, or an extractive answer
+        sentence by sentence; then the sources. Outputs: question box, chat, history, spans, source
+        picker, document view, scores table. A user mistake is a warning."""
+        before = chat
         try:
-            answer = self.library.engine(rerank).ask(question, history, int(k))
+            chat = [*chat, {"role": "user", "content": text(clean_question(question))}]
+            stream = self.library.engine(rerank).ask_stream(question, history, int(k), _MODES.get(mode, mode))
         except UserError as exc:
             warn(str(exc))
             yield (gr.skip(),) * 7
             return
-        chat = [*chat, {"role": "user", "content": text(answer.question)}]
-        for shown in range(1, len(sentences(answer.answer))):
-            partial = {"role": "assistant", "content": answer_html(answer, shown)}
-            yield ("", [*chat, partial], *(gr.skip(),) * 5)
+        if mode == GENERATIVE:  # the question shows at once: the first token takes a few seconds
+            yield "", [*chat, {"role": "assistant", "content": generating_html("…")}], *(gr.skip(),) * 5
+        try:
+            first = next(stream)  # retrieval done; in generative mode, the first token written
+        except UserError as exc:  # e.g. no generator configured
+            warn(str(exc))
+            yield question, before, *(gr.skip(),) * 5
+            return
+        written = ""
+        answer = first
+        for item in itertools.chain([first], stream):
+            if isinstance(item, str):
+                written += item
+                yield (
+                    "",
+                    [*chat, {"role": "assistant", "content": generating_html(written)}],
+                    *(gr.skip(),) * 5,
+                )
+            else:
+                answer = item
+        assert isinstance(answer, Answer)
+        if not written:  # extractive: revealed sentence by sentence
+            for shown in range(1, len(sentences(answer.answer))):
+                partial = {"role": "assistant", "content": answer_html(answer, shown)}
+                yield ("", [*chat, partial], *(gr.skip(),) * 5)
         chat.append({"role": "assistant", "content": answer_html(answer)})
         history = [
             *history,
@@ -73,18 +115,25 @@ class Chat:
     def new_chat() -> tuple[Any, ...]:
         return "", [], [], [], gr.update(choices=[], value=None), "", []
 
-    @staticmethod
-    def mode(choice: str) -> str:
-        """Only extractive answers exist so far; a generative choice is refused with a message."""
-        if choice != EXTRACTIVE:
-            warn("The generative mode is not configured yet; answers stay extractive.")
-        return EXTRACTIVE
+    def mode(self, choice: str) -> str:
+        """Generative answers need a configured generator: without one, a message and back to
+        extractive (the model itself loads on the first generated answer)."""
+        if choice == GENERATIVE:
+            try:
+                self.library.engine().generator()
+            except UserError as exc:
+                warn(f"Generative answers are not available: {exc}")
+                return EXTRACTIVE
+        return choice
 
-    def ask(self, question: str, history: list[Message] | None = None) -> dict[str, Any]:
+    def ask(
+        self, question: str, history: list[Message] | None = None, mode: str = "extractive"
+    ) -> dict[str, Any]:
         """Answer like `rag ask --json`; `history` is the earlier messages, [{"role", "content"}, …],
-        an assistant's with the "citations" of its answer (follow-ups about a person keep to them)."""
+        an assistant's with the "citations" of its answer (follow-ups about a person keep to them);
+        `mode` "extractive" or "llm" (as `rag ask --mode`)."""
         try:
-            answer: Answer = self.library.engine().ask(question, history or None)
+            answer: Answer = self.library.engine().ask(question, history or None, mode=_MODES.get(mode, mode))
         except UserError as exc:
             raise gr.Error(str(exc)) from None
         return answer.to_dict()

@@ -83,15 +83,40 @@ def _related(passages: Sequence[Passage]) -> str:
     return '<p class="sources-title">Related passages (not evidence for an answer):</p>' + "".join(items)
 
 
+UNSUPPORTED = "not supported by its sources"
+
+
+def _generated(answer: Answer) -> str:
+    """A generated answer's sentences with their markers; one its sources do not support is marked
+    and says so in words (a flag, not a hidden sentence)."""
+    parts = []
+    for s in answer.sentences:
+        said = text(s.text + "".join(f" [{n}]" for n in s.citations))
+        if s.supported:
+            parts.append(said)
+        else:
+            parts.append(f'<span class="unsupported">{said} <small>⚠ ({UNSUPPORTED})</small></span>')
+    return " ".join(parts)
+
+
 def answer_html(answer: Answer, shown: int | None = None) -> str:
     """The chat bubble: the first `shown` sentences (all when None) and, once complete, the numbered
     sources (each opens on its passage with the cited sentence highlighted) or, for a refusal,
-    the related passages."""
+    the related passages. A generated answer flags its unsupported sentences; a note (a generator
+    that failed, a refusal before generating) comes first."""
+    note = f'<p class="note">{text("Note: " + answer.note)}</p>' if answer.note else ""
+    if answer.mode == "llm" and not answer.abstained:
+        return f'{note}<div class="answer">{_generated(answer)}</div>{_sources(answer)}'
     parts = sentences(answer.answer)
     body = f'<div class="answer">{text(" ".join(parts[:shown]))}</div>'
     if shown is not None and shown < len(parts):
-        return body
-    return body + (_related(answer.passages) if answer.abstained else _sources(answer))
+        return note + body
+    return note + body + (_related(answer.passages) if answer.abstained else _sources(answer))
+
+
+def generating_html(written: str) -> str:
+    """A generator's text so far, before it is checked."""
+    return f'<div class="answer generating">{text(written)}</div>'
 
 
 @dataclass(frozen=True)
