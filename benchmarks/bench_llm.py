@@ -1,24 +1,33 @@
 """Generative mode on the seed questions: quality and latency of the default local model.
 
 Answers every question of eval/seed_questions.jsonl with `Engine.ask(mode="llm")` (SmolLM2-135M-
-Instruct in-process, unless `--config` names another generator) and reports key-fact recall (all
-key facts in the answer, as `rag eval` scores it), the share of generated sentences their cited
-passages support, refusal behaviour (before generating, on weak evidence, and by the model), fallbacks,
-and latency: first token (from the question's arrival) and total, p50/p95.
+Instruct in-process, unless `--config` names another generator) and reports key-fact recall (all key
+facts in the answer, as `rag eval` scores it), the share of generated sentences their cited passages
+support (and how many the checker cited for a model that gave no marker), refusal behaviour (before
+generating, on weak evidence, and by the model), fallbacks, and latency: first token (from the
+question's arrival) and total, p50/p95.
 Run: `.venv/bin/python benchmarks/bench_llm.py [--limit N] [--config FILE]`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from measure import QUESTIONS, SEEDS, cpu_seconds, other_cores_busy, peak_rss_mb, result_path, summary
+from measure import (
+    QUESTIONS,
+    SEEDS,
+    cpu_seconds,
+    other_cores_busy,
+    peak_rss_mb,
+    result_path,
+    summary,
+    write_json,
+)
 
 from rag.config import Config
 from rag.engine import Engine
@@ -26,26 +35,12 @@ from rag.evaluate import containment, refusal_scores
 from rag.generative import WEAK_EVIDENCE
 from rag.indexer import build_index
 from rag.questions import read_questions
-from rag.support import check
-from rag.types import Answer
 
 DEFAULT_JSON = result_path("bench_llm")
 
 
 def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 3) if whole else None
-
-
-def supported_anywhere(engine: Engine, answer: Answer) -> list[bool]:
-    """Diagnostic: for each generated sentence, whether some given passage would support it had the
-    model cited every passage, telling content that is right but uncited from content that is wrong."""
-    if answer.mode != "llm" or answer.abstained or not answer.sentences:
-        return []
-    draft = engine._draft(answer.question, None, None)
-    every = "".join(f" [{n}]" for n in range(1, len(draft.answer.passages) + 1))
-    text = " ".join(s.text + every for s in answer.sentences)
-    checked = check(text, draft.answer.passages, draft.candidates, engine.embedder.encode)
-    return [s.supported for s in checked.sentences]
 
 
 def run(engine: Engine, limit: int | None) -> dict[str, Any]:
@@ -66,7 +61,8 @@ def run(engine: Engine, limit: int | None) -> dict[str, Any]:
                 "weak_evidence": answer.note == WEAK_EVIDENCE,
                 "all_facts": None if not q.answerable or not q.answers else float(facts == 1.0),
                 "supported": [s.supported for s in answer.sentences] if answer.mode == "llm" else [],
-                "supported_if_cited": supported_anywhere(engine, answer),
+                "cited": [bool(s.citations) for s in answer.sentences] if answer.mode == "llm" else [],
+                "attributed": [s.attributed for s in answer.sentences] if answer.mode == "llm" else [],
                 "first_token": answer.timings_ms.get("first_token"),
                 "total": answer.timings_ms["total"],
                 "note": answer.note,
@@ -93,9 +89,11 @@ def figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "supported_sentences": _share(sum(sentences), len(sentences)),
         "sentences": len(sentences),
         "answers_fully_supported": _share(sum(all(r["supported"]) for r in answered), len(answered)),
-        "answers_with_a_marker": sum("[" in r["answer"] for r in answered),
-        "supported_if_every_passage_cited": _share(
-            sum(s for r in generated for s in r["supported_if_cited"]), len(sentences)
+        "answers_with_a_marker_of_the_model": sum(
+            any(not a and c for a, c in zip(r["attributed"], r["cited"], strict=True)) for r in answered
+        ),
+        "sentences_cited_by_the_checker": _share(
+            sum(s for r in generated for s in r["attributed"]), len(sentences)
         ),
         "answers_with_a_sentence": len(answered),
         "refusal": {k: round(v, 3) if isinstance(v, float) else v for k, v in refusal.items()},
@@ -134,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         "key_fact_recall",
         "supported_sentences",
         "answers_fully_supported",
-        "answers_with_a_marker",
-        "supported_if_every_passage_cited",
+        "answers_with_a_marker_of_the_model",
+        "sentences_cited_by_the_checker",
         "fallbacks",
     ):
         print(f"  {key}: {out[key]}")
@@ -153,8 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         f"  other processes kept {out['other_processes_cores_busy']} cores busy; "
         f"peak RSS {out['peak_rss_mb']} MB"
     )
-    args.json_out.parent.mkdir(parents=True, exist_ok=True)
-    args.json_out.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(args.json_out, out)
     return 0
 
 

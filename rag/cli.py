@@ -114,6 +114,11 @@ def _print_sources(answer: Answer) -> None:
     print()
     for c in answer.citations:
         print(f'[{c.n}] {c.doc}: "{_snippet(c.quote, 200)}"')
+    attributed = [s for s in answer.sentences if s.attributed]
+    if attributed:  # the streamed text had no marker for these
+        print("\nCited by the checker (the model gave no marker):")
+        for s in attributed:
+            print(f'  - "{_snippet(s.text, 200)}" [{s.citations[0]}]')
     unsupported = [s for s in answer.sentences if not s.supported]
     if unsupported:
         print("\nNot supported by its sources:")

@@ -4,9 +4,11 @@ The model's text is split into sentences (pysbd, as the chunker does) and its `[
 A marker naming no given passage is removed, whatever the passages or the model said. Each sentence
 is then tested against the sentences of the passages it cites: supported when one of them shares
 most of its content words or means nearly the same (embedding cosine), and the passage mentions
-every name and number the sentence gives. Sentences without a valid marker are unsupported. The
-test is lexical and semantic, not logical: a negated claim can pass it. Nothing is hidden:
-unsupported sentences stay, flagged.
+every name and number the sentence gives. A sentence with no marker at all (small models often
+write none) is tested against every passage and, if one supports it, cited to that passage and
+marked `attributed`; one whose markers were all invalid stays uncited and unsupported. The test is
+lexical and semantic, not logical: a negated claim can pass it. Nothing is hidden: unsupported
+sentences stay, flagged.
 
 Each citation `[n]` quotes, verbatim and with its offsets, the sentence of passage n that best
 supports what the answer says with it, so citations keep the extractive contract.
@@ -124,25 +126,34 @@ def check(
     claims = [sentence for sentence, _ in parsed]
     vectors = encode(claims)
     claim_terms = [set(t) for t in tokenize(claims)]
-    cited_passages = sorted({n for _, numbers in parsed for n in numbers if n in valid})
     source_terms = {
-        n: [set(t) for t in tokenize(candidates[passages[n - 1].chunk_id].sentences)] for n in cited_passages
+        n: [set(t) for t in tokenize(candidates[p.chunk_id].sentences)] for n, p in enumerate(passages, 1)
     }
+
+    def evidence(n: int, sentence: str, vector: np.ndarray, terms: set[str]) -> tuple[bool, _Evidence]:
+        """Whether passage n supports the sentence, and its sentence that comes closest."""
+        cosines = candidates[passages[n - 1].chunk_id].sentence_vectors @ vector
+        overlaps = np.array([_overlap(terms, source) for source in source_terms[n]])
+        close = bool((overlaps >= LEXICAL_SUPPORT).any() or (cosines >= SEMANTIC_SUPPORT).any())
+        combined = (cosines + overlaps) / 2
+        i = int(np.argmax(combined))
+        return close and not unseen_names(sentence, passages[n - 1].text), _Evidence(n, i, float(combined[i]))
+
     sentences: list[AnswerSentence] = []
     best: dict[int, _Evidence] = {}  # passage number -> its sentence that best supports the answer
     for (sentence, numbers), vector, terms in zip(parsed, vectors, claim_terms, strict=True):
         cited = [n for n in numbers if n in valid]
-        supported = False
-        for n in cited:
-            cosines = candidates[passages[n - 1].chunk_id].sentence_vectors @ vector
-            overlaps = np.array([_overlap(terms, source) for source in source_terms[n]])
-            close = bool((overlaps >= LEXICAL_SUPPORT).any() or (cosines >= SEMANTIC_SUPPORT).any())
-            supported = supported or (close and not unseen_names(sentence, passages[n - 1].text))
-            combined = (cosines + overlaps) / 2
-            i = int(np.argmax(combined))
-            if n not in best or combined[i] > best[n].score:
-                best[n] = _Evidence(n, i, float(combined[i]))
-        sentences.append(AnswerSentence(sentence, tuple(cited), supported))
+        attributed = False
+        if not numbers:  # the model gave no marker: cite the passage that supports it best, if one does
+            backing = [e for ok, e in (evidence(n, sentence, vector, terms) for n in valid) if ok]
+            if backing:
+                cited, attributed = [max(backing, key=lambda e: e.score).passage], True
+        found = [evidence(n, sentence, vector, terms) for n in cited]
+        supported = any(ok for ok, _ in found)
+        for _, e in found:
+            if e.passage not in best or e.score > best[e.passage].score:
+                best[e.passage] = e
+        sentences.append(AnswerSentence(sentence, tuple(cited), supported, attributed))
     citations = [_citation(best[n], passages, candidates) for n in sorted(best)]
     answer = " ".join(
         s.text + "".join(f" [{n}]" for n in s.citations) if s.citations else s.text for s in sentences

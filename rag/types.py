@@ -148,9 +148,15 @@ class AnswerSentence:
     text: str
     citations: tuple[int, ...]
     supported: bool
+    attributed: bool = False  # the model gave no marker; the checker cited the passage supporting it
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "citations": list(self.citations), "supported": self.supported}
+        return {
+            "text": self.text,
+            "citations": list(self.citations),
+            "supported": self.supported,
+            "attributed": self.attributed,
+        }
 
 
 @dataclass(frozen=True)

@@ -193,3 +193,22 @@ def test_the_prompt_fences_passages_as_data(checker: Checker) -> None:
     assert user.count("</passage>") == 4 and "<passage n=9>" not in user
     assert user.index("<passage n=1>") < user.index("<passage n=4>") < user.index("Question: Who wrote")
     assert len(user) < 2000 + 400  # passages shortened to the budget
+
+
+def test_a_sentence_without_a_marker_is_cited_to_the_passage_supporting_it(checker: Checker) -> None:
+    """Small models often write no marker: the checker cites the passage that supports the sentence
+    (and says so); an unmarked claim no passage makes stays uncited and flagged."""
+    got = checker(
+        "The archive in Tromsø holds 4,312 letters by Ingrid Saltvik. It was founded in Oslo in 1950."
+    )
+    first, second = got.sentences
+    assert first.citations == (1,) and first.supported and first.attributed
+    assert second.citations == () and not second.supported and not second.attributed
+    assert [c.n for c in got.citations] == [1] and got.citations[0].quote.startswith("The Vellmoor archive")
+    assert got.answer.startswith("The archive in Tromsø holds 4,312 letters by Ingrid Saltvik. [1] It was")
+
+
+def test_a_sentence_with_only_invalid_markers_is_not_attributed(checker: Checker) -> None:
+    got = checker("The archive in Tromsø holds 4,312 letters by Ingrid Saltvik [9].")
+    assert got.sentences[0].citations == () and not got.sentences[0].attributed
+    assert not got.sentences[0].supported

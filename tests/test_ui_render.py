@@ -175,3 +175,9 @@ def test_a_generated_answer_flags_unsupported_sentences_as_text() -> None:
     assert shown(out).startswith(f"Note: removed citation markers {PAYLOAD}")
     assert f"{QUOTE} [1] Made up {PAYLOAD}. ⚠ (not supported by its sources)" in shown(out)
     assert shown(generating_html(PAYLOAD)) == PAYLOAD and "<script" not in generating_html(PAYLOAD)
+
+
+def test_a_sentence_the_checker_cited_says_so() -> None:
+    said = (AnswerSentence(QUOTE, (1,), True, attributed=True),)
+    out = answer_html(replace(answer(), mode="llm", generator="m", sentences=said))
+    assert f"{QUOTE} [1] (cited by the checker)" in shown(out) and 'class="unsupported"' not in out

@@ -84,6 +84,7 @@ def _related(passages: Sequence[Passage]) -> str:
 
 
 UNSUPPORTED = "not supported by its sources"
+ATTRIBUTED = "cited by the checker"
 
 
 def _generated(answer: Answer) -> str:
@@ -92,7 +93,9 @@ def _generated(answer: Answer) -> str:
     parts = []
     for s in answer.sentences:
         said = text(s.text + "".join(f" [{n}]" for n in s.citations))
-        if s.supported:
+        if s.supported and s.attributed:  # the model gave no marker; the checker found the source
+            parts.append(f"{said} <small>({ATTRIBUTED})</small>")
+        elif s.supported:
             parts.append(said)
         else:
             parts.append(f'<span class="unsupported">{said} <small>⚠ ({UNSUPPORTED})</small></span>')
