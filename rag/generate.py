@@ -9,6 +9,7 @@ answer. A setup mistake (the `llm` extra missing, no server URL) is a UserError,
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import os
@@ -149,6 +150,7 @@ def _llama(path: str) -> tuple[Any, threading.Lock]:
         model = Llama(model_path=path, n_ctx=LOCAL_CONTEXT, verbose=False)
     except (ValueError, RuntimeError) as exc:
         raise UserError(f"cannot load the GGUF model {path}: {exc}") from None
+    atexit.register(model.close)  # freed while the interpreter is whole (at teardown it raised)
     return model, threading.Lock()
 
 
