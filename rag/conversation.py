@@ -38,6 +38,15 @@ def _messages(history: Sequence[Any]) -> list[tuple[str, str]]:
     return out
 
 
+def _last(messages: list[tuple[str, str]], role: str) -> str:
+    return next((text for r, text in reversed(messages) if r == role), "")
+
+
+def earlier_question(history: Sequence[Any] | None) -> str:
+    """The last question asked before, which a follow-up may refer to."""
+    return _last(_messages(history or []), "user")
+
+
 def resolve(question: str, history: Sequence[Any] | None) -> str:
     """The retrieval query for `question` given the conversation so far.
 
@@ -48,8 +57,8 @@ def resolve(question: str, history: Sequence[Any] | None) -> str:
     if not history or not is_follow_up(question):
         return question
     messages = _messages(history)
-    last_user = next((text for role, text in reversed(messages) if role == "user"), "")
-    last_answer = next((text for role, text in reversed(messages) if role == "assistant"), "")
+    last_user = _last(messages, "user")
+    last_answer = _last(messages, "assistant")
     names = _NAME.findall(last_user) + _NAME.findall(re.sub(r"\[\d+\]", "", last_answer))
     own_topic = [w for w in _WORD.findall(question) if w.lower() not in QUESTION_WORDS]
     continuation = bool(_CONTINUATION.match(question))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rag.conversation import earlier_question
 from rag.generate import GenerationError, Generator
 from rag.prompt import build_messages
 from rag.support import check
@@ -32,16 +33,6 @@ def _ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
 
 
-def _earlier_question(history: Sequence[Any] | None) -> str:
-    """The last question asked before, which a follow-up may refer to ("what did she say…")."""
-    for item in reversed(history or []):
-        if isinstance(item, dict) and item.get("role") == "user" and isinstance(item.get("content"), str):
-            return str(item["content"])
-        if isinstance(item, (list, tuple)) and len(item) == 2:
-            return str(item[0])
-    return ""
-
-
 def generate_answer(
     draft: Draft,
     generator: Generator,
@@ -54,7 +45,7 @@ def generate_answer(
     if extractive.abstained:
         yield replace(extractive, mode="llm", generator=generator.name, note=WEAK_EVIDENCE)
         return
-    earlier = _earlier_question(history) if extractive.query != extractive.question else ""
+    earlier = earlier_question(history) if extractive.query != extractive.question else ""
     messages = build_messages(extractive.question, extractive.passages, budget, earlier)
     asked = time.perf_counter()
     first: float | None = None

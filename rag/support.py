@@ -143,12 +143,13 @@ def check(
     best: dict[int, _Evidence] = {}  # passage number -> its sentence that best supports the answer
     for (sentence, numbers), vector, terms in zip(parsed, vectors, claim_terms, strict=True):
         cited = [n for n in numbers if n in valid]
+        found = [evidence(n, sentence, vector, terms) for n in cited]
         attributed = False
         if not numbers:  # the model gave no marker: cite the passage that supports it best, if one does
             backing = [e for ok, e in (evidence(n, sentence, vector, terms) for n in valid) if ok]
             if backing:
-                cited, attributed = [max(backing, key=lambda e: e.score).passage], True
-        found = [evidence(n, sentence, vector, terms) for n in cited]
+                chosen = max(backing, key=lambda e: e.score)
+                found, cited, attributed = [(True, chosen)], [chosen.passage], True
         supported = any(ok for ok, _ in found)
         for _, e in found:
             if e.passage not in best or e.score > best[e.passage].score:
