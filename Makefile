@@ -9,7 +9,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup browser run index test lint bench clean
+.PHONY: setup browser run index test lint bench reader clean
 
 setup: $(STAMP)
 
@@ -54,6 +54,17 @@ bench: setup
 	$(BIN)/python benchmarks/bench_ask.py
 	$(BIN)/python benchmarks/bench_eval.py
 	$(BIN)/python benchmarks/load.py
+
+# Retrain the shipped reader (models/reader) from ../shared/data: about 70 minutes on 2 cores; a rerun
+# resumes from build/reader/checkpoint.pt. glibc would return torch's large buffers to the system after
+# every step and fault them in again (a third of the time went to the kernel): keep them instead.
+reader: setup
+	MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=1073741824 \
+	  $(BIN)/python -m rag.answer.train_reader
+	$(BIN)/python eval/squad_corpus.py --out build/squad-heldout
+	$(BIN)/rag index build/squad-heldout/docs --index-dir build/squad-index --rebuild
+	$(BIN)/python eval/calibrate_reader.py build/squad-heldout/calibration.jsonl --index-dir build/squad-index \
+	  --write models/reader/reader.json
 
 clean:
 	rm -rf $(VENV) index/* .pytest_cache .mypy_cache

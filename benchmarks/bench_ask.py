@@ -1,4 +1,4 @@
-"""`Engine.ask` latency on the seed index, per stage (target: p50 under 100 ms after load).
+"""`Engine.ask` latency on the seed index, per stage (target with the reader on: p50 under 150 ms after load).
 
 Asks every question of eval/seed_questions.jsonl `--rounds` times in one process after warm-up
 and reports p50/p95/max of the total and of retrieve, rerank and compose, and the share of refusals.
@@ -29,7 +29,7 @@ from rag.engine import Engine
 from rag.evaluate import load_questions
 from rag.indexer import build_index
 
-ASK_P50_MS = 100.0
+ASK_P50_MS = 150.0
 DEFAULT_JSON = result_path("bench_ask")
 
 
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": args.rounds,
         "ms": figures,
         "refused_share": round(refused / (len(questions) * args.rounds), 3),
-        "target_p50_under_100ms": figures["total"]["p50"] < ASK_P50_MS,
+        "target_p50_under_150ms": figures["total"]["p50"] < ASK_P50_MS,
         "other_processes_cores_busy": busy,
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"    {'':<10} {'p50':>8} {'p95':>8} {'max':>8}  ms")
     for name, s in figures.items():
         print(f"    {name:<10} {s['p50']:8.2f} {s['p95']:8.2f} {s['max']:8.2f}")
-    verdict = "met" if out["target_p50_under_100ms"] else "NOT met"
+    verdict = "met" if out["target_p50_under_150ms"] else "NOT met"
     print(f"  target: total p50 {figures['total']['p50']:.1f} ms < {ASK_P50_MS:.0f} ms: {verdict}")
     print(f"  refused {out['refused_share']:.1%} of asks; peak RSS {out['peak_rss_mb']:.0f} MB")
     write_json(args.json_out, out)

@@ -162,6 +162,8 @@ def _answer(
     if not (streamed and final.mode == "llm"):  # extractive, a fallback, or a refusal before generating
         if streamed or final.note:
             print()
+        if final.short_answer is not None:  # the asked fact first, then the sentences it stands in
+            print(f"Answer: {final.short_answer.text}\n")
         print(final.answer)
     _print_sources(final)
     return final

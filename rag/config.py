@@ -49,6 +49,11 @@ class Config:
     # (calibrated on eval/seed_questions.jsonl with eval/calibrate_refusal.py).
     answer_sentences: int = 3
     refusal_threshold: float = 0.53
+    # The trained span reader: "default" (models/reader, shipped), a folder of one, or "none" for the
+    # sentence composer alone. With a reader, it refuses below `reader_threshold` of its calibrated
+    # P(answerable) (chosen by cross-validation, eval/calibrate_reader.py).
+    reader: str = "default"
+    reader_threshold: float = 0.5
     # Generative mode (`--mode llm`): "local" runs a GGUF model in-process with llama-cpp-python (the
     # `llm` extra; empty path = the packaged SmolLM2-135M-Instruct), "openai" any OpenAI-compatible
     # chat-completions server. Base URL and model fall back to CITERAG_LLM_BASE_URL / CITERAG_LLM_MODEL;
@@ -95,6 +100,10 @@ class Config:
             problems.append("answer_sentences must be between 1 and 10")
         if not 0 <= self.refusal_threshold <= 2:
             problems.append("refusal_threshold must be between 0 and 2")
+        if not 0 <= self.reader_threshold <= 1:
+            problems.append("reader_threshold must be between 0 and 1")
+        if not self.reader.strip():
+            problems.append('reader must be "default", "none" or a folder')
         if self.rrf_k < 1:
             problems.append("rrf_k must be at least 1")
         if self.generator not in GENERATORS:
@@ -136,6 +145,11 @@ class Config:
             return cls(**data)
         except TypeError as exc:
             raise UserError(f"config file {p}: {exc}") from None
+
+    @property
+    def active_threshold(self) -> float:
+        """The refusal threshold the answer's confidence is compared with."""
+        return self.refusal_threshold if self.reader == "none" else self.reader_threshold
 
     def index_settings(self) -> dict[str, Any]:
         """The settings an index is tied to: opening it with others needs a rebuild."""

@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rag.answer.from_reader import compose as compose_from_readings
+from rag.answer.parts import question_parts
+from rag.answer.reader import Reader
 from rag.compose import REFUSAL, Composer, Composition
 from rag.config import Config
 from rag.conversation import cited_before, resolve
@@ -20,7 +23,7 @@ from rag.errors import UserError
 from rag.rerank import Candidate, make_reranker
 from rag.retrieve import Ranked, dense_search, rrf, weighted
 from rag.store import IndexReader, check_settings
-from rag.types import Answer, AnswerSentence, Passage
+from rag.types import Answer, AnswerSentence, Passage, ShortAnswer
 
 if TYPE_CHECKING:
     from rag.generate import Generator
@@ -95,6 +98,9 @@ class Engine:
         self.embedder = Embedder(config)
         self.reranker = make_reranker(config.rerank, config.device)
         self.composer = Composer(max_sentences=config.answer_sentences, threshold=config.refusal_threshold)
+        self.span_reader = (
+            None if config.reader == "none" else Reader(None if config.reader == "default" else config.reader)
+        )
         self._generator: Generator | None = None
         self._generator_lock = threading.Lock()
 
@@ -102,8 +108,10 @@ class Engine:
         self.reader.close()
 
     def warm(self) -> None:
-        """Load the model and the indexes now rather than on the first question."""
+        """Load the models and the indexes now rather than on the first question."""
         self.embedder.encode(["warm up"])
+        if self.span_reader is not None:
+            self.span_reader.warm()
         _ = self.reader.faiss, self.reader.lexical
 
     def search(self, question: str, k: int | None = None) -> SearchResult:
@@ -169,6 +177,7 @@ class Engine:
             found = self._retrieve(query, k)
         composing = time.perf_counter()
         composition = Composition(REFUSAL, [], True, 0.0)
+        short: ShortAnswer | None = None
         candidates: dict[str, Candidate] = {}
         if found.passages:
             # A follow-up's answer must fit both what was asked and what it refers to.
@@ -176,9 +185,12 @@ class Engine:
             if query != question:
                 blend = vector + self.embedder.encode([question])[0]
                 vector = blend / np.linalg.norm(blend)
-            weights = self.composer.term_weights(question, self.reader.lexical)
             candidates = self._candidates_for(found)
-            composition = self.composer.compose(vector, weights, found.passages, candidates, question)
+            if self.span_reader is not None:
+                composition, short = self._read(query, found.passages, candidates)
+            else:
+                weights = self.composer.term_weights(question, self.reader.lexical)
+                composition = self.composer.compose(vector, weights, found.passages, candidates, question)
         done = time.perf_counter()
         timings = {
             **found.timings_ms,
@@ -195,8 +207,33 @@ class Engine:
             query,
             composition.confidence,
             sentences=tuple(AnswerSentence(c.quote, (c.n,), True) for c in composition.citations),
+            short_answer=short,
         )
         return Draft(answer, candidates, started)
+
+    def _read(
+        self, question: str, passages: list[Passage], candidates: dict[str, Candidate]
+    ) -> tuple[Composition, ShortAnswer | None]:
+        """The reader's answer over the passages, as the composer's Composition plus the short answer."""
+        assert self.span_reader is not None
+        texts = {p.doc: self.reader.document_text(p.doc) for p in passages}
+        contexts = [texts[p.doc][p.start : p.end] for p in passages]
+        readings = self.span_reader.read(question, contexts)
+        parts = [self.span_reader.read(part, contexts) for part in question_parts(question)]
+        read = compose_from_readings(
+            passages,
+            readings,
+            candidates,
+            texts,
+            self.span_reader.calibration,
+            self.config.reader_threshold,
+            self.config.answer_sentences,
+            parts,
+        )
+        if read.abstained:
+            return Composition(REFUSAL, [], True, read.confidence), None
+        text = " ".join(f"{c.quote} [{c.n}]" for c in read.citations)
+        return Composition(text, read.citations, False, read.confidence), read.short_answer
 
     def _retrieve(self, query: str, k: int | None) -> _Found:
         """Both first stages, fusion and reranking for `query` (the question, or its resolved form).

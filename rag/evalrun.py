@@ -48,7 +48,8 @@ def run_settings(config: Config, mode: str) -> dict[str, Any]:
         "k": config.k,
         "model": config.model,
         "reranker": config.rerank,
-        "refusal_threshold": config.refusal_threshold,
+        "reader": config.reader,
+        "refusal_threshold": config.active_threshold,
         "config": {name: str(v) if isinstance(v, Path) else v for name, v in asdict(config).items()},
     }
 

@@ -132,6 +132,14 @@ def token_f1(answer: str, references: Sequence[str]) -> float | None:
     return best
 
 
+def exact_match(answer: str, references: Sequence[str]) -> float | None:
+    """SQuAD exact match: 1.0 when the normalised answer equals one normalised reference."""
+    refs = [r for r in (normalize_tokens(ref) for ref in references) if r]
+    if not refs:
+        return None
+    return float(normalize_tokens(answer) in refs)
+
+
 def answer_sentences(answer: str) -> list[tuple[str, list[int]]]:
     """The answer cut after each run of [n] markers: each sentence (markers removed) with the
     citation numbers it carries; trailing text without a marker is a sentence citing nothing."""

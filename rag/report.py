@@ -27,6 +27,8 @@ LABELS = {
     "all_facts": "all key facts",
     "containment": "key-fact containment",
     "token_f1": "token F1",
+    "short_exact_match": "short answer exact match",
+    "short_f1": "short answer F1",
     "citation_validity": "citation validity",
     "citation_precision": "citation precision",
     "groundedness": "groundedness",
@@ -148,7 +150,9 @@ def _worst_row(r: dict[str, Any]) -> str:
             f"<blockquote>[{c['n']}] {e(c['doc'])} {c['start']}–{c['end']}: {e(c['quote'])}</blockquote>"
             for c in r["citations"]
         )
-        answer = f"{e(r['answer'])}{cites}"
+        short = r.get("short_answer")
+        lead = f"<b>Answer: {e(short['text'])}</b><br>" if short else ""
+        answer = f"{lead}{e(r['answer'])}{cites}"
     gold = r["gold"]
     facts = "; ".join(gold["answers"]) or "–"
     evidence = "".join(f"<blockquote>{e(q)}</blockquote>" for q in gold["evidence"])

@@ -18,6 +18,7 @@ from rag.evaluate import (
     citation_valid,
     containment,
     evidence_recall,
+    exact_match,
     groundedness,
     hit_at_k,
     holds_evidence,
@@ -42,6 +43,8 @@ ANSWER = (
     "all_facts",
     "containment",
     "token_f1",
+    "short_exact_match",
+    "short_f1",
     "citation_validity",
     "citation_precision",
     "groundedness",
@@ -77,6 +80,7 @@ def score(
         all_facts=None if facts is None else float(facts == 1.0),
         containment=facts,
         token_f1=token_f1(said, q.answers) if q.answerable else None,
+        **_short(q, answer),
         citation_validity=_validity(answer.citations, document_text),
         citation_precision=citation_precision(
             [(c.doc, cited[c.n]) for c in answer.citations], q.evidence, q.sources
@@ -109,6 +113,15 @@ def _judged(q: Question, ranking: Sequence[Passage]) -> tuple[list[str], set[str
     else:
         return ids, set()
     return ids, relevant | {f"\0missing:{item}" for item in missing}
+
+
+def _short(q: Question, answer: Answer) -> dict[str, float | None]:
+    """The short answer's exact match and F1 against the gold answers (a refusal of an answerable
+    question scores 0); not measured for an answer given without a reader."""
+    if not q.answerable or (answer.short_answer is None and not answer.abstained):
+        return {"short_exact_match": None, "short_f1": None}
+    short = answer.short_answer.text if answer.short_answer else ""
+    return {"short_exact_match": exact_match(short, q.answers), "short_f1": token_f1(short, q.answers)}
 
 
 def _supported(answer: Answer) -> float | None:

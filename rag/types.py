@@ -141,6 +141,23 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ShortAnswer:
+    """The asked fact itself, as the reader found it: the file's text start:end (whitespace collapsed),
+    inside citation `n`; `score` is the reader's margin of this span over "no answer"."""
+
+    text: str
+    n: int
+    doc: str
+    chunk_id: str
+    start: int
+    end: int
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class AnswerSentence:
     """One sentence of an answer, the passages it cites and whether they support it. Extractive
     sentences are verbatim quotes, so always supported; a generated one is checked (rag/support.py)."""
@@ -173,6 +190,7 @@ class Answer:
     generator: str = ""  # the model's name in llm mode
     sentences: tuple[AnswerSentence, ...] = ()  # empty for a refusal
     note: str = ""  # why the answer is not what was asked for (a generator's failure, weak evidence)
+    short_answer: ShortAnswer | None = None  # the reader's span; None for a refusal or without a reader
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -188,6 +206,7 @@ class Answer:
             "generator": self.generator,
             "sentences": [s.to_dict() for s in self.sentences],
             "note": self.note,
+            "short_answer": self.short_answer.to_dict() if self.short_answer else None,
         }
 
 

@@ -32,6 +32,8 @@ CSS = """
 #chat .sources-title { font-weight: 600; margin: .6em 0 .2em; }
 #chat details.source summary { cursor: pointer; }
 mark { background: #ffe066; color: inherit; }
+strong.short { background: #ffc53d; font-weight: 700; }
+.short-answer { font-size: 1.05em; margin: 0 0 .4em 0; }
 #chat .unsupported { text-decoration: underline wavy #c0392b; }
 #chat .unsupported small { color: #c0392b; }
 #chat .note { font-style: italic; margin-bottom: .4em; }

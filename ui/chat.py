@@ -104,7 +104,7 @@ class Chat:
             body = self.library.engine().reader.document_text(span.doc)
         except UserError as exc:  # removed since the answer
             return f"<p>{text(str(exc))}</p>"
-        return document_html(span.doc, body, span.start, span.end)
+        return document_html(span.doc, body, span.start, span.end, span.short)
 
     @staticmethod
     def example(evt: gr.SelectData) -> str:

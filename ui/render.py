@@ -33,18 +33,36 @@ def snippet(value: str, limit: int) -> str:
     return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
-def mark(value: str, start: int, end: int, mark_id: str = "") -> str:
-    """`value` escaped, with `start:end` highlighted (out-of-range spans highlight nothing)."""
+def mark(value: str, start: int, end: int, mark_id: str = "", inner: tuple[int, int] | None = None) -> str:
+    """`value` escaped, with `start:end` highlighted (out-of-range spans highlight nothing) and, inside
+    it, the `inner` span (the short answer) emphasised."""
     if not 0 <= start < end <= len(value):
         return text(value)
     attr = f' id="{mark_id}"' if mark_id else ""
-    return f"{text(value[:start])}<mark{attr}>{text(value[start:end])}</mark>{text(value[end:])}"
+    middle = text(value[start:end])
+    if inner is not None and start <= inner[0] < inner[1] <= end:
+        a, b = inner[0] - start, inner[1] - start
+        middle = emphasise(value[start:end], a, b)
+    return f"{text(value[:start])}<mark{attr}>{middle}</mark>{text(value[end:])}"
 
 
-def mark_quote(passage: str, quote: str) -> str:
-    """The passage with the quoted sentence highlighted (both have whitespace collapsed)."""
+def emphasise(value: str, start: int, end: int) -> str:
+    """`value` escaped, with `start:end` as the short answer."""
+    if not 0 <= start < end <= len(value):
+        return text(value)
+    return f'{text(value[:start])}<strong class="short">{text(value[start:end])}</strong>{text(value[end:])}'
+
+
+def mark_quote(passage: str, quote: str, short: str = "") -> str:
+    """The passage with the quoted sentence highlighted (both have whitespace collapsed) and the
+    short answer inside it emphasised."""
     at = passage.find(quote)
-    return mark(passage, at, at + len(quote)) if at >= 0 else text(passage)
+    if at < 0:
+        return text(passage)
+    inner = quote.find(short) if short else -1
+    return mark(
+        passage, at, at + len(quote), inner=(at + inner, at + inner + len(short)) if inner >= 0 else None
+    )
 
 
 def sentences(answer: str) -> list[str]:
@@ -71,7 +89,8 @@ def _sources(answer: Answer) -> str:
     for c in answer.citations:
         passage = by_chunk.get(c.chunk_id)
         label = f"[{c.n}] {_where(passage) if passage else c.doc}:"
-        body = mark_quote(passage.text, c.quote) if passage else mark(c.quote, 0, len(c.quote))
+        short = answer.short_answer.text if answer.short_answer and answer.short_answer.n == c.n else ""
+        body = mark_quote(passage.text, c.quote, short) if passage else mark(c.quote, 0, len(c.quote))
         items.append(_source(label, f"“{snippet(c.quote, 200)}”", body))
     return '<p class="sources-title">Sources</p>' + "".join(items)
 
@@ -111,10 +130,19 @@ def answer_html(answer: Answer, shown: int | None = None) -> str:
     if answer.mode == "llm" and not answer.abstained:
         return f'{note}<div class="answer">{_generated(answer)}</div>{_sources(answer)}'
     parts = sentences(answer.answer)
-    body = f'<div class="answer">{text(" ".join(parts[:shown]))}</div>'
+    body = f'<div class="answer">{_with_short(" ".join(parts[:shown]), answer)}</div>'
+    if answer.short_answer is not None:
+        body = f'<p class="short-answer"><b>Answer:</b> {text(answer.short_answer.text)}</p>{body}'
     if shown is not None and shown < len(parts):
         return note + body
     return note + body + (_related(answer.passages) if answer.abstained else _sources(answer))
+
+
+def _with_short(shown: str, answer: Answer) -> str:
+    """The answer's sentences escaped, the short answer emphasised where the first sentence holds it."""
+    short = answer.short_answer.text if answer.short_answer else ""
+    at = shown.find(short) if short else -1
+    return emphasise(shown, at, at + len(short)) if at >= 0 else text(shown)
 
 
 def generating_html(written: str) -> str:
@@ -130,20 +158,26 @@ class Span:
     doc: str
     start: int
     end: int
+    short: tuple[int, int] | None = None  # the short answer inside it, in document offsets
 
 
 def spans(answer: Answer) -> list[Span]:
     """What the document view offers for an answer: its citations, or a refusal's related passages."""
     if answer.abstained:
         return [Span(f"{p.doc} (related)", p.doc, p.start, p.end) for p in answer.passages[:RELATED]]
-    return [Span(f"[{c.n}] {c.doc}", c.doc, c.start, c.end) for c in answer.citations]
+    s = answer.short_answer
+    return [
+        Span(f"[{c.n}] {c.doc}", c.doc, c.start, c.end, (s.start, s.end) if s and s.n == c.n else None)
+        for c in answer.citations
+    ]
 
 
-def document_html(doc: str, body: str, start: int, end: int) -> str:
-    """The whole cleaned document with the span highlighted (the view scrolls to `#cited`)."""
+def document_html(doc: str, body: str, start: int, end: int, short: tuple[int, int] | None = None) -> str:
+    """The whole cleaned document with the span highlighted (the view scrolls to `#cited`) and the
+    short answer inside it emphasised."""
     return (
         f'<div class="doc-title">{text(doc)}</div>'
-        f'<div class="doc-text">{mark(body, start, end, "cited")}</div>'
+        f'<div class="doc-text">{mark(body, start, end, "cited", short)}</div>'
     )
 
 

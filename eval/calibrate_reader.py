@@ -1,0 +1,114 @@
+"""Calibrate the reader's refusal: a logistic fit of P(answerable) on its margin, and the threshold.
+
+For each question the engine retrieves as `rag ask` does and the reader reads the passages; the
+feature is the best passage's margin of its span over "no answer". The threshold on the calibrated
+probability is chosen to maximise balanced accuracy (mean of refusal recall and 1 - false-refusal
+rate, so the mix of the question file does not decide it), and its figures are cross-validated by
+article, 5 folds: each fold is judged with a fit and threshold made without it. Run it on the
+calibration half of eval/squad_corpus.py, never on a set you report.
+
+    python eval/calibrate_reader.py build/squad-heldout/calibration.jsonl --index-dir build/squad-index \
+        --write models/reader/reader.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from rag.answer.dev_figures import auc
+from rag.config import Config
+from rag.engine import Engine
+from rag.evaluate import load_questions
+
+FOLDS = 5
+
+
+def margins(engine: Engine, questions: list[dict[str, object]]) -> np.ndarray:
+    assert engine.span_reader is not None
+    out = []
+    for q in questions:
+        passages = engine.search(str(q["question"])).passages
+        texts = [engine.reader.document_text(p.doc)[p.start : p.end] for p in passages]
+        readings = engine.span_reader.read(str(q["question"]), texts)
+        out.append(max((r.margin for r in readings if r.start is not None), default=-50.0))
+    return np.asarray(out)
+
+
+def fit(x: np.ndarray, y: np.ndarray, steps: int = 3000) -> tuple[float, float]:
+    """Logistic regression of y on x by Newton's method (one feature and a bias)."""
+    a, b = 0.0, 0.0
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(a * x + b)))
+        g = np.array([np.sum((p - y) * x), np.sum(p - y)])
+        w = p * (1 - p) + 1e-9
+        h = np.array([[np.sum(w * x * x), np.sum(w * x)], [np.sum(w * x), np.sum(w)]]) + 1e-6 * np.eye(2)
+        step = np.linalg.solve(h, g)
+        a, b = a - step[0], b - step[1]
+        if np.abs(step).max() < 1e-10:
+            break
+    return float(a), float(b)
+
+
+def rates(prob: np.ndarray, y: np.ndarray, threshold: float) -> tuple[float, float]:
+    """(refusal recall, false-refusal rate) at `threshold`."""
+    refused = prob < threshold
+    return float(refused[y == 0].mean()), float(refused[y == 1].mean())
+
+
+def choose(prob: np.ndarray, y: np.ndarray) -> float:
+    grid = np.round(np.arange(0.05, 0.96, 0.01), 2)
+    return float(
+        max(grid, key=lambda t: (sum((rates(prob, y, t)[0], 1 - rates(prob, y, t)[1])), -abs(t - 0.5)))
+    )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("questions", type=Path)
+    p.add_argument("--index-dir", type=Path, default=Path("index"))
+    p.add_argument("--write", type=Path, help="store the calibration in this reader.json")
+    args = p.parse_args()
+    questions = load_questions(args.questions)
+    engine = Engine(Config(index_dir=args.index_dir))
+    x = margins(engine, questions)
+    y = np.array([1.0 if q["answerable"] else 0.0 for q in questions])
+    articles = sorted({str(q["id"]).split("/")[0] for q in questions})
+    fold_of = {a: i % FOLDS for i, a in enumerate(articles)}
+    folds = np.array([fold_of[str(q["id"]).split("/")[0]] for q in questions])
+    recall, false_refusal = [], []
+    for f in range(FOLDS):
+        train, test = folds != f, folds == f
+        a, b = fit(x[train], y[train])
+        t = choose(1 / (1 + np.exp(-(a * x[train] + b))), y[train])
+        r, fr = rates(1 / (1 + np.exp(-(a * x[test] + b))), y[test], t)
+        recall.append(r)
+        false_refusal.append(fr)
+    a, b = fit(x, y)
+    threshold = choose(1 / (1 + np.exp(-(a * x + b))), y)
+    report = {
+        "questions": len(questions),
+        "unanswerable": int((y == 0).sum()),
+        "margin_auc": round(auc(list(x[y == 1]), list(x[y == 0])), 4),
+        "a": round(a, 4),
+        "b": round(b, 4),
+        "threshold": threshold,
+        "margin_at_threshold": round((math.log(threshold / (1 - threshold)) - b) / a, 3),
+        "cv_refusal_recall": round(float(np.mean(recall)), 4),
+        "cv_false_refusal_rate": round(float(np.mean(false_refusal)), 4),
+    }
+    print(json.dumps(report, indent=2))
+    if args.write:
+        info = json.loads(args.write.read_text(encoding="utf-8"))
+        info["calibration"] = {k: report[k] for k in report if k != "questions"} | {
+            "data": str(args.questions)
+        }
+        args.write.write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

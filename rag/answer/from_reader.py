@@ -1,0 +1,119 @@
+"""The reader's answer: the sentence holding the best span first, the short answer marked in it, and
+further sentences only where another passage offers a distinct answer span of its own.
+
+Deterministic, given the readings: the reader has already found, per passage, the best span and how
+much it beats "no answer". The question's confidence is that margin (the best over the passages)
+through the logistic calibration shipped with the model; below the refusal threshold, it refuses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.answer.reader import Calibration, Reading
+from rag.chunk import collapse
+from rag.evaluate import normalize_tokens
+from rag.rerank import Candidate
+from rag.types import Citation, Passage, ShortAnswer
+
+REDUNDANT = 0.95  # a further sentence this similar to a chosen one says the same again
+
+
+@dataclass(frozen=True)
+class ReaderAnswer:
+    citations: list[Citation]
+    short_answer: ShortAnswer | None
+    abstained: bool
+    confidence: float
+
+
+@dataclass(frozen=True)
+class _Found:
+    passage: Passage
+    reading: Reading
+    start: int  # absolute offsets of the span in the document
+    end: int
+    sentence: tuple[int, int]  # absolute offsets of the sentence(s) holding it
+    vector: np.ndarray
+
+
+def _sentence_of(p: Passage, c: Candidate, start: int, end: int) -> tuple[tuple[int, int], np.ndarray]:
+    """The passage's sentences covering start:end, as one range, and the first one's vector."""
+    inside = [i for i, (a, b) in enumerate(p.sentences) if a < end and b > start]
+    if not inside:
+        return (start, end), c.vector
+    return (p.sentences[inside[0]][0], p.sentences[inside[-1]][1]), c.sentence_vectors[inside[0]]
+
+
+def _found(
+    passages: list[Passage], readings: list[Reading], candidates: dict[str, Candidate]
+) -> list[_Found]:
+    out = []
+    for p, r in zip(passages, readings, strict=True):
+        if r.start is None or r.end is None:
+            continue
+        start, end = p.start + r.start, p.start + r.end
+        sentence, vector = _sentence_of(p, candidates[p.chunk_id], start, end)
+        out.append(_Found(p, r, start, end, sentence, vector))
+    return out
+
+
+def compose(
+    passages: list[Passage],
+    readings: list[Reading],
+    candidates: dict[str, Candidate],
+    document_text: dict[str, str],
+    calibration: Calibration,
+    threshold: float,
+    max_sentences: int,
+    parts: Sequence[list[Reading]] = (),
+) -> ReaderAnswer:
+    """Citations (best first) and the short answer, or a refusal when the calibrated confidence is
+    below `threshold`. `parts` holds the readings of each part of a multi-part question: each part's
+    best span is offered next, then the other passages' spans. An offered span joins only if the
+    reader finds an answer there (a margin the threshold would accept), it differs from the spans
+    chosen, and its sentence is new."""
+    found = _found(passages, readings, candidates)
+    if not found:
+        return ReaderAnswer([], None, True, 0.0)
+    margin = max(f.reading.margin for f in found)
+    confidence = calibration.probability(margin)
+    if confidence < threshold:
+        return ReaderAnswer([], None, True, confidence)
+    ranked = sorted(found, key=lambda f: -f.reading.score)
+    part_found = [_found(passages, r, candidates) for r in parts]
+    part_best = [max(spans, key=lambda x: x.reading.score) for spans in part_found if spans]
+    chosen = [ranked[0]]
+    accepted = calibration.margin_at(threshold)
+    for f in part_best + ranked[1:]:
+        if len(chosen) >= max_sentences or f.reading.margin < accepted:
+            continue
+        words = normalize_tokens(document_text[f.passage.doc][f.start : f.end])
+        if any(normalize_tokens(document_text[c.passage.doc][c.start : c.end]) == words for c in chosen):
+            continue
+        if any(
+            (f.passage.doc, f.sentence) == (c.passage.doc, c.sentence)
+            or float(f.vector @ c.vector) >= REDUNDANT
+            for c in chosen
+        ):
+            continue
+        chosen.append(f)
+    citations = []
+    for n, f in enumerate(chosen, start=1):
+        a, b = f.sentence
+        quote = collapse(document_text[f.passage.doc][a:b])
+        citations.append(Citation(n, f.passage.doc, f.passage.chunk_id, a, b, quote))
+    best = chosen[0]
+    short = ShortAnswer(
+        collapse(document_text[best.passage.doc][best.start : best.end]),
+        1,
+        best.passage.doc,
+        best.passage.chunk_id,
+        best.start,
+        best.end,
+        round(best.reading.margin, 4),
+    )
+    return ReaderAnswer(citations, short, False, confidence)

@@ -1,0 +1,154 @@
+"""The trained reader: finds the asked fact as a span of a passage, or says the passage lacks it.
+
+A MiniLM span reader trained here on SQuAD v1.1 (`make reader`, models/reader/README.md), shipped as
+an int8 ONNX file and run with ONNX Runtime: about 3x faster than torch on a laptop CPU, with a
+measured quality cost in the model card. The model loads lazily, once per process.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.answer.features import encode
+from rag.answer.spans import MAX_ANSWER_TOKENS, best_span
+from rag.errors import UserError
+
+DEFAULT_READER = Path(__file__).resolve().parents[2] / "models" / "reader"
+MODEL_FILE = "model.onnx"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """P(answerable) = sigmoid(a * margin + b), fitted by logistic regression (eval/calibrate_reader.py),
+    shipped in the model folder's reader.json, since it belongs to those weights."""
+
+    a: float = 1.0
+    b: float = 0.0
+
+    def probability(self, margin: float) -> float:
+        z = self.a * margin + self.b
+        return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+
+    def margin_at(self, probability: float) -> float:
+        """The margin whose calibrated probability is `probability` (the inverse of `probability`)."""
+        p = min(max(probability, 1e-9), 1 - 1e-9)
+        return (math.log(p / (1 - p)) - self.b) / self.a if self.a > 0 else float("inf")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The reader's verdict on one context: the best span's characters start:end in it (None when the
+    context is empty), the span's score, and the "no answer" score (the lowest over its windows)."""
+
+    start: int | None
+    end: int | None
+    score: float
+    null: float
+
+    @property
+    def margin(self) -> float:
+        """How much the best span beats "no answer": above 0 the reader finds an answer here."""
+        return self.score - self.null
+
+
+class Reader:
+    """Reads (question, context) pairs with the shipped or a given reader folder."""
+
+    def __init__(self, path: str | Path | None = None, max_answer_tokens: int = MAX_ANSWER_TOKENS) -> None:
+        if not 1 <= max_answer_tokens <= 100:
+            raise UserError("max_answer_tokens must be between 1 and 100")
+        self.path = Path(path) if path else DEFAULT_READER
+        self.max_answer_tokens = max_answer_tokens
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self.calibration = Calibration()
+
+    def warm(self) -> None:
+        """Load the model and its tokenizer now (once); a missing or damaged folder is one clear error."""
+        with self._lock:
+            if self._session is not None:
+                return
+            model = self.path / MODEL_FILE
+            if not model.is_file():
+                raise UserError(
+                    f"reader model not found: {model} (restore models/reader or run `make reader`)"
+                )
+            try:
+                import onnxruntime as ort
+                from transformers import AutoTokenizer
+                from transformers.utils import logging as transformers_logging
+
+                transformers_logging.set_verbosity_error()
+                options = ort.SessionOptions()
+                options.log_severity_level = 3
+                tokenizer = AutoTokenizer.from_pretrained(str(self.path))
+                session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+            except (OSError, ValueError, RuntimeError, json.JSONDecodeError) as exc:
+                raise UserError(
+                    f"reader model in {self.path} cannot be loaded: {str(exc).splitlines()[0]}"
+                ) from None
+            except Exception as exc:  # onnxruntime raises its own classes for a damaged file
+                if type(exc).__module__.startswith("onnxruntime"):
+                    raise UserError(
+                        f"reader model {model} is damaged: {str(exc).splitlines()[0][:200]}"
+                    ) from None
+                raise
+            self.calibration = _calibration(self.path / "reader.json")
+            self._tokenizer, self._session = tokenizer, session
+
+    def read(self, question: str, contexts: list[str]) -> list[Reading]:
+        """One Reading per context, all windows run as one batch."""
+        if not contexts:
+            return []
+        self.warm()
+        enc = encode(self._tokenizer, [question] * len(contexts), contexts)
+        windows = len(enc["input_ids"])
+        width = max(len(ids) for ids in enc["input_ids"])
+        ids = np.zeros((windows, width), dtype=np.int64)
+        types = np.zeros_like(ids)
+        mask = np.zeros_like(ids)
+        for w in range(windows):
+            n = len(enc["input_ids"][w])
+            ids[w, :n] = enc["input_ids"][w]
+            types[w, :n] = enc["token_type_ids"][w]
+            mask[w, :n] = 1
+        start_logits, end_logits = self._session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        )
+        best: dict[int, Reading] = {}
+        for w in range(windows):
+            c = enc["overflow_to_sample_mapping"][w]
+            context_mask = np.array(
+                [s == 1 for s in enc.sequence_ids(w)] + [False] * (width - len(enc.sequence_ids(w)))
+            )
+            span = best_span(start_logits[w], end_logits[w], context_mask, self.max_answer_tokens)
+            if span is None:
+                continue
+            offsets = enc["offset_mapping"][w]
+            prior = best.get(c)
+            null = span.null if prior is None else min(prior.null, span.null)
+            if prior is None or span.score > prior.score:
+                best[c] = Reading(offsets[span.first][0], offsets[span.last][1], span.score, null)
+            else:
+                best[c] = Reading(prior.start, prior.end, prior.score, null)
+        return [best.get(i, Reading(None, None, float("-inf"), 0.0)) for i in range(len(contexts))]
+
+
+def _calibration(info: Path) -> Calibration:
+    """The model's calibration from its reader.json (identity, i.e. refuse below margin 0, when the
+    folder has no such file or the file no calibration)."""
+    if not info.exists():
+        return Calibration()
+    try:
+        data = json.loads(info.read_text(encoding="utf-8")).get("calibration") or {}
+        return Calibration(float(data.get("a", 1.0)), float(data.get("b", 0.0)))
+    except (OSError, ValueError, AttributeError) as exc:
+        raise UserError(f"reader settings {info} cannot be read: {exc}") from None

@@ -1,0 +1,127 @@
+"""The shipped reader (models/reader) on real indexes: short answers, refusals, multi-part questions,
+and a clear line for a missing or damaged model folder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rag.answer.reader import DEFAULT_READER, Reader
+from rag.config import Config
+from rag.engine import Engine
+from rag.errors import UserError
+from rag.evaluate import load_questions
+from rag.indexer import build_index
+from tests.conftest import ROOT, collapse, run_rag
+
+# A made-up town's library, so nothing here can be keyed to the seed articles.
+LIBRARY = """Marlow Green Library
+
+The library on Church Street opened to readers in 1998, after a long campaign by local parents.
+
+The building was designed by the architect Helen Okafor. Its reading room faces the river and has
+room for forty people.
+
+Volunteers run a homework club there on Tuesday and Thursday afternoons. The club is free for
+pupils of any school in the district.
+"""
+
+
+@pytest.fixture(scope="module")
+def seed_engine(seed_index: Config) -> Iterator[Engine]:
+    engine = Engine(seed_index)
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    docs = tmp_path_factory.mktemp("library-docs")
+    (docs / "library.txt").write_text(LIBRARY, encoding="utf-8")
+    config = Config(index_dir=tmp_path_factory.mktemp("library-index"))
+    build_index([docs], config)
+    engine = Engine(config)
+    yield engine
+    engine.close()
+
+
+def test_the_shipped_weights_are_small_and_described() -> None:
+    model = DEFAULT_READER / "model.onnx"
+    assert model.stat().st_size <= 50 * 1024 * 1024
+    card = (DEFAULT_READER / "README.md").read_text(encoding="utf-8")
+    assert "SQuAD v1.1" in card and "CC BY-SA 4.0" in card
+
+
+def test_every_seed_answer_marks_its_short_answer_at_its_place_in_the_file(seed_engine: Engine) -> None:
+    questions = load_questions(ROOT / "eval" / "seed_questions.jsonl")
+    answered = 0
+    for q in questions:
+        answer = seed_engine.ask(str(q["question"]))
+        if answer.abstained:
+            assert answer.short_answer is None
+            continue
+        short = answer.short_answer
+        assert short is not None
+        assert collapse(seed_engine.reader.document_text(short.doc)[short.start : short.end]) == short.text
+        cited = answer.citations[short.n - 1]
+        assert (cited.doc, cited.chunk_id) == (short.doc, short.chunk_id)
+        assert cited.start <= short.start < short.end <= cited.end
+        assert short.text in cited.quote
+        answered += 1
+    assert answered >= len(questions) // 2
+
+
+def test_the_fact_itself_is_the_short_answer(library: Engine) -> None:
+    answer = library.ask("In which year did the library open?")
+    assert not answer.abstained and answer.short_answer is not None
+    assert answer.short_answer.text == "1998"
+    assert answer.answer.startswith("The library on Church Street opened to readers in 1998")
+    assert answer.to_dict()["short_answer"]["text"] == "1998"
+
+
+def test_an_on_topic_question_whose_fact_is_absent_is_refused(library: Engine) -> None:
+    answer = library.ask("How much did it cost to build the library?")
+    assert answer.abstained and answer.short_answer is None and answer.citations == []
+    assert answer.confidence < Config().reader_threshold
+
+
+def test_a_two_part_question_gets_both_parts(library: Engine) -> None:
+    answer = library.ask("Who designed the library building, and when does the homework club meet?")
+    assert not answer.abstained
+    assert "Helen Okafor" in answer.answer and "Tuesday and Thursday" in answer.answer
+
+
+def test_a_missing_or_damaged_reader_is_one_clear_line(tmp_path: Path, seed_index: Config) -> None:
+    with pytest.raises(UserError, match="reader model not found"):
+        Reader(tmp_path / "absent").warm()
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    for name in ("tokenizer.json", "tokenizer_config.json", "reader.json"):
+        (damaged / name).write_bytes((DEFAULT_READER / name).read_bytes())
+    (damaged / "model.onnx").write_bytes(b"\x08\x01 not a model")
+    settings = tmp_path / "settings.toml"
+    for folder, words in ((tmp_path / "absent", "not found"), (damaged, "damaged")):
+        settings.write_text(f'reader = "{folder}"\n', encoding="utf-8")
+        proc = run_rag(
+            "ask",
+            "Who leads the council?",
+            "--index-dir",
+            str(seed_index.index_dir),
+            "--config",
+            str(settings),
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert (
+            proc.stderr.strip().count("\n") == 0 and words in proc.stderr and "Traceback" not in proc.stderr
+        )
+
+
+def test_without_a_reader_the_sentence_composer_answers(seed_index: Config) -> None:
+    engine = Engine(seed_index.with_(reader="none"))
+    try:
+        answer = engine.ask("How often are children in care visited by their social worker?")
+    finally:
+        engine.close()
+    assert answer.short_answer is None and answer.to_dict()["short_answer"] is None
