@@ -19,8 +19,10 @@ import math
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from rag.answer.dev_figures import auc
+from rag.compose import missing_numbers
 from rag.config import Config
 from rag.engine import Engine
 from rag.evaluate import load_questions
@@ -28,15 +30,17 @@ from rag.evaluate import load_questions
 FOLDS = 5
 
 
-def margins(engine: Engine, questions: list[dict[str, object]]) -> np.ndarray:
+def margins(engine: Engine, questions: list[dict[str, object]]) -> tuple[np.ndarray, np.ndarray]:
+    """Each question's best margin, and whether the composer's numbers check would refuse it."""
     assert engine.span_reader is not None
-    out = []
-    for q in questions:
+    out, numbers = [], []
+    for q in tqdm(questions, desc="reading", unit="q"):
         passages = engine.search(str(q["question"])).passages
         texts = [engine.reader.document_text(p.doc)[p.start : p.end] for p in passages]
         readings = engine.span_reader.read(str(q["question"]), texts)
         out.append(max((r.margin for r in readings if r.start is not None), default=-50.0))
-    return np.asarray(out)
+        numbers.append(bool(missing_numbers(str(q["question"]), passages)))
+    return np.asarray(out), np.asarray(numbers)
 
 
 def fit(x: np.ndarray, y: np.ndarray, steps: int = 3000) -> tuple[float, float]:
@@ -71,11 +75,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("questions", type=Path)
     p.add_argument("--index-dir", type=Path, default=Path("index"))
+    p.add_argument("--reader", default="default", help="reader folder (default: models/reader)")
     p.add_argument("--write", type=Path, help="store the calibration in this reader.json")
     args = p.parse_args()
     questions = load_questions(args.questions)
-    engine = Engine(Config(index_dir=args.index_dir))
-    x = margins(engine, questions)
+    engine = Engine(Config(index_dir=args.index_dir, reader=args.reader))
+    x, numbers = margins(engine, questions)
     y = np.array([1.0 if q["answerable"] else 0.0 for q in questions])
     articles = sorted({str(q["id"]).split("/")[0] for q in questions})
     fold_of = {a: i % FOLDS for i, a in enumerate(articles)}
@@ -90,6 +95,7 @@ def main() -> None:
         false_refusal.append(fr)
     a, b = fit(x, y)
     threshold = choose(1 / (1 + np.exp(-(a * x + b))), y)
+    margin_at = (math.log(threshold / (1 - threshold)) - b) / a
     report = {
         "questions": len(questions),
         "unanswerable": int((y == 0).sum()),
@@ -97,9 +103,13 @@ def main() -> None:
         "a": round(a, 4),
         "b": round(b, 4),
         "threshold": threshold,
-        "margin_at_threshold": round((math.log(threshold / (1 - threshold)) - b) / a, 3),
+        "margin_at_threshold": round(margin_at, 3),
         "cv_refusal_recall": round(float(np.mean(recall)), 4),
         "cv_false_refusal_rate": round(float(np.mean(false_refusal)), 4),
+        # Would the composer's "a number the passages never name" check add anything? Its firing
+        # on unanswerable questions the reader accepts, against its firing on answerable ones.
+        "numbers_check_catches": int(np.sum(numbers & (y == 0) & (x >= margin_at))),
+        "numbers_check_wrongly_refuses": int(np.sum(numbers & (y == 1))),
     }
     print(json.dumps(report, indent=2))
     if args.write:

@@ -7,7 +7,7 @@ import re
 from dataclasses import replace
 
 from rag.report import NOT_MEASURED
-from rag.types import Answer, AnswerSentence, Citation, Passage
+from rag.types import Answer, AnswerSentence, Citation, Passage, ShortAnswer
 from ui.render import (
     STAGES,
     answer_html,
@@ -181,3 +181,19 @@ def test_a_sentence_the_checker_cited_says_so() -> None:
     said = (AnswerSentence(QUOTE, (1,), True, attributed=True),)
     out = answer_html(replace(answer(), mode="llm", generator="m", sentences=said))
     assert f"{QUOTE} [1] (cited by the checker)" in shown(out) and 'class="unsupported"' not in out
+
+
+def test_the_short_answer_leads_and_is_marked_in_its_sentence_and_the_document() -> None:
+    at = 118 + QUOTE.index(PAYLOAD)
+    short = ShortAnswer(PAYLOAD, 1, "notes <b>.md", "c1", at, at + len(PAYLOAD), 4.2)
+    a = replace(answer(), short_answer=short)
+    out = answer_html(a)
+    assert shown(out).startswith(f"Answer: {PAYLOAD}{QUOTE} [1]")
+    assert "<script" not in out and "<img" not in out
+    emphasised = re.findall(r'<strong class="short">(.*?)</strong>', out)
+    assert [shown(e) for e in emphasised] == [PAYLOAD, PAYLOAD]  # in the answer and in source [1]
+    first, second = spans(a)
+    assert first.short == (short.start, short.end) and second.short is None
+    body = " " * 118 + QUOTE
+    view = document_html("d", body, first.start, first.end, first.short)
+    assert shown(re.search(r'<strong class="short">(.*?)</strong>', view).group(1)) == PAYLOAD  # type: ignore[union-attr]

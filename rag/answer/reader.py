@@ -109,7 +109,8 @@ class Reader:
         if not contexts:
             return []
         self.warm()
-        enc = encode(self._tokenizer, [question] * len(contexts), contexts)
+        with self._lock:  # a fast tokenizer sets its truncation per call: "Already borrowed" if shared
+            enc = encode(self._tokenizer, [question] * len(contexts), contexts)
         windows = len(enc["input_ids"])
         width = max(len(ids) for ids in enc["input_ids"])
         ids = np.zeros((windows, width), dtype=np.int64)

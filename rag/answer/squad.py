@@ -42,11 +42,8 @@ class Article:
 
 
 def md5(path: Path) -> str:
-    digest = hashlib.md5()
     with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "md5").hexdigest()
 
 
 def read_articles(path: Path, check: bool = True) -> list[Article]:
