@@ -38,7 +38,7 @@ def main() -> None:
     p.add_argument("questions", type=Path)
     p.add_argument("--index-dir", type=Path, default=Path("index"))
     args = p.parse_args()
-    engine = Engine(Config(index_dir=args.index_dir))
+    engine = Engine(Config(index_dir=args.index_dir, reader="shipped"))
     assert engine.span_reader is not None
     hits: dict[str, list[float]] = {"rerank": [], "reader": [], "fused": []}
     f1: dict[str, list[float]] = {"top5": [], "top10": []}

@@ -49,10 +49,10 @@ class Config:
     # (calibrated on eval/seed_questions.jsonl with eval/calibrate_refusal.py).
     answer_sentences: int = 3
     refusal_threshold: float = 0.53
-    # The trained span reader: "default" (models/reader, shipped), a folder of one, or "none" for the
-    # sentence composer alone. With a reader, it refuses below `reader_threshold` of its calibrated
-    # P(answerable) (chosen by cross-validation, eval/calibrate_reader.py).
-    reader: str = "default"
+    # The trained span reader: "shipped" (models/reader), a folder of one, or "none" for the sentence
+    # composer alone (the default until the reader beats it: README, "Answers"). With a reader, it
+    # refuses below `reader_threshold` of its calibrated P(answerable) (eval/calibrate_reader.py).
+    reader: str = "none"
     reader_threshold: float = 0.5
     # Generative mode (`--mode llm`): "local" runs a GGUF model in-process with llama-cpp-python (the
     # `llm` extra; empty path = the packaged SmolLM2-135M-Instruct), "openai" any OpenAI-compatible
@@ -103,7 +103,7 @@ class Config:
         if not 0 <= self.reader_threshold <= 1:
             problems.append("reader_threshold must be between 0 and 1")
         if not self.reader.strip():
-            problems.append('reader must be "default", "none" or a folder')
+            problems.append('reader must be "shipped", "none" or a folder')
         if self.rrf_k < 1:
             problems.append("rrf_k must be at least 1")
         if self.generator not in GENERATORS:

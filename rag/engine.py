@@ -99,7 +99,7 @@ class Engine:
         self.reranker = make_reranker(config.rerank, config.device)
         self.composer = Composer(max_sentences=config.answer_sentences, threshold=config.refusal_threshold)
         self.span_reader = (
-            None if config.reader == "none" else Reader(None if config.reader == "default" else config.reader)
+            None if config.reader == "none" else Reader(None if config.reader == "shipped" else config.reader)
         )
         self._generator: Generator | None = None
         self._generator_lock = threading.Lock()

@@ -31,7 +31,7 @@ pupils of any school in the district.
 
 @pytest.fixture(scope="module")
 def seed_engine(seed_index: Config) -> Iterator[Engine]:
-    engine = Engine(seed_index)
+    engine = Engine(seed_index.with_(reader="shipped"))
     yield engine
     engine.close()
 
@@ -40,7 +40,7 @@ def seed_engine(seed_index: Config) -> Iterator[Engine]:
 def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     docs = tmp_path_factory.mktemp("library-docs")
     (docs / "library.txt").write_text(LIBRARY, encoding="utf-8")
-    config = Config(index_dir=tmp_path_factory.mktemp("library-index"))
+    config = Config(index_dir=tmp_path_factory.mktemp("library-index"), reader="shipped")
     build_index([docs], config)
     engine = Engine(config)
     yield engine
@@ -93,6 +93,16 @@ def test_a_two_part_question_gets_both_parts(library: Engine) -> None:
     assert "Helen Okafor" in answer.answer and "Tuesday and Thursday" in answer.answer
 
 
+def test_rag_ask_with_the_reader_prints_the_short_answer_first(seed_index: Config, tmp_path: Path) -> None:
+    settings = tmp_path / "settings.toml"
+    settings.write_text('reader = "shipped"\n', encoding="utf-8")
+    question = "Who chaired the inquiry into the Cleveland child abuse cases?"
+    proc = run_rag("ask", question, "--index-dir", str(seed_index.index_dir), "--config", str(settings))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("Answer: ") and lines[1] == "" and "[1]" in lines[2]
+
+
 def test_a_missing_or_damaged_reader_is_one_clear_line(tmp_path: Path, seed_index: Config) -> None:
     with pytest.raises(UserError, match="reader model not found"):
         Reader(tmp_path / "absent").warm()
@@ -119,7 +129,7 @@ def test_a_missing_or_damaged_reader_is_one_clear_line(tmp_path: Path, seed_inde
 
 
 def test_without_a_reader_the_sentence_composer_answers(seed_index: Config) -> None:
-    engine = Engine(seed_index.with_(reader="none"))
+    engine = Engine(seed_index)  # reader = "none" is the default
     try:
         answer = engine.ask("How often are children in care visited by their social worker?")
     finally:

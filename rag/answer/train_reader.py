@@ -196,7 +196,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     for name, folder in (("int8", args.out), ("fp32", args.work)):
         if name == "fp32":
             (args.work / "model.onnx").unlink(missing_ok=True)
-            os.symlink(args.work / FP32_FILE, args.work / "model.onnx")
+            os.symlink(FP32_FILE, args.work / "model.onnx")  # relative to the link's own folder
             tokenizer.save_pretrained(str(args.work))
         dev[name] = figures(
             Reader(folder), held, args.dev_examples, progress=_progress(f"dev figures ({name})")
