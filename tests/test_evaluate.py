@@ -188,6 +188,8 @@ def test_questions_without_gold_fields_are_skipped_not_scored_zero() -> None:
         "containment",
         "all_facts",
         "token_f1",
+        "short_exact_match",
+        "short_f1",
         "citation_precision",
     }
     assert m["citation_validity"] == 1.0 and is_correct(Question("1", "q"), False, m)
@@ -249,3 +251,11 @@ def _result(q: Question, answer: Answer, metrics: dict, total: float = 5.0) -> d
         "metrics": metrics,
         "correct": is_correct(q, answer.abstained, {"all_facts": None, **metrics}),
     }
+
+
+def test_exact_match_is_squad_normalised_and_the_best_over_references() -> None:
+    from rag.evaluate import exact_match
+
+    assert exact_match("The  Eiffel Tower!", ["eiffel tower", "Paris"]) == 1.0
+    assert exact_match("Eiffel", ["eiffel tower"]) == 0.0
+    assert exact_match("anything", []) is None
