@@ -32,12 +32,10 @@ FOLDS = 5
 
 def margins(engine: Engine, questions: list[dict[str, object]]) -> tuple[np.ndarray, np.ndarray]:
     """Each question's best margin, and whether the composer's numbers check would refuse it."""
-    assert engine.span_reader is not None
     out, numbers = [], []
     for q in tqdm(questions, desc="reading", unit="q"):
         passages = engine.search(str(q["question"])).passages
-        texts = [engine.reader.document_text(p.doc)[p.start : p.end] for p in passages]
-        readings = engine.span_reader.read(str(q["question"]), texts)
+        _, readings = engine.read(str(q["question"]), passages)
         out.append(max((r.margin for r in readings if r.start is not None), default=-50.0))
         numbers.append(bool(missing_numbers(str(q["question"]), passages)))
     return np.asarray(out), np.asarray(numbers)

@@ -39,14 +39,12 @@ def main() -> None:
     p.add_argument("--index-dir", type=Path, default=Path("index"))
     args = p.parse_args()
     engine = Engine(Config(index_dir=args.index_dir, reader="shipped"))
-    assert engine.span_reader is not None
     hits: dict[str, list[float]] = {"rerank": [], "reader": [], "fused": []}
     f1: dict[str, list[float]] = {"top5": [], "top10": []}
     for q in tqdm([q for q in load_questions(args.questions) if q["answerable"]], unit="q"):
         question, answers = str(q["question"]), tuple(q["answers"])  # type: ignore[arg-type]
         passages = engine.search(question, DEPTH).passages
-        contexts = [engine.reader.document_text(x.doc)[x.start : x.end] for x in passages]
-        readings = engine.span_reader.read(question, contexts)
+        contexts, readings = engine.read(question, passages)
         by_reader = sorted(range(len(passages)), key=lambda i: -readings[i].score)
         orders = {"rerank": list(range(len(passages))), "reader": by_reader}
         orders["fused"] = rrf(orders["rerank"], by_reader)

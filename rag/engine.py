@@ -14,7 +14,7 @@ import numpy as np
 
 from rag.answer.from_reader import compose as compose_from_readings
 from rag.answer.parts import question_parts
-from rag.answer.reader import Reader
+from rag.answer.reader import Reader, Reading
 from rag.compose import REFUSAL, Composer, Composition
 from rag.config import Config
 from rag.conversation import cited_before, resolve
@@ -180,15 +180,15 @@ class Engine:
         short: ShortAnswer | None = None
         candidates: dict[str, Candidate] = {}
         if found.passages:
-            # A follow-up's answer must fit both what was asked and what it refers to.
-            vector = found.vector if found.vector is not None else self.embedder.encode([query])[0]
-            if query != question:
-                blend = vector + self.embedder.encode([question])[0]
-                vector = blend / np.linalg.norm(blend)
             candidates = self._candidates_for(found)
             if self.span_reader is not None:
                 composition, short = self._read(query, found.passages, candidates)
             else:
+                # A follow-up's answer must fit both what was asked and what it refers to.
+                vector = found.vector if found.vector is not None else self.embedder.encode([query])[0]
+                if query != question:
+                    blend = vector + self.embedder.encode([question])[0]
+                    vector = blend / np.linalg.norm(blend)
                 weights = self.composer.term_weights(question, self.reader.lexical)
                 composition = self.composer.compose(vector, weights, found.passages, candidates, question)
         done = time.perf_counter()
@@ -217,8 +217,7 @@ class Engine:
         """The reader's answer over the passages, as the composer's Composition plus the short answer."""
         assert self.span_reader is not None
         texts = {p.doc: self.reader.document_text(p.doc) for p in passages}
-        contexts = [texts[p.doc][p.start : p.end] for p in passages]
-        readings = self.span_reader.read(question, contexts)
+        contexts, readings = self.read(question, passages)
         parts = [self.span_reader.read(part, contexts) for part in question_parts(question)]
         read = compose_from_readings(
             passages,
@@ -234,6 +233,13 @@ class Engine:
             return Composition(REFUSAL, [], True, read.confidence), None
         text = " ".join(f"{c.quote} [{c.n}]" for c in read.citations)
         return Composition(text, read.citations, False, read.confidence), read.short_answer
+
+    def read(self, question: str, passages: list[Passage]) -> tuple[list[str], list[Reading]]:
+        """The passages' source text (offsets into the file, not the collapsed chunk text) and the
+        reader's verdict on each; needs a reader (`reader` not "none")."""
+        assert self.span_reader is not None
+        contexts = [self.reader.document_text(p.doc)[p.start : p.end] for p in passages]
+        return contexts, self.span_reader.read(question, contexts)
 
     def _retrieve(self, query: str, k: int | None) -> _Found:
         """Both first stages, fusion and reranking for `query` (the question, or its resolved form).
