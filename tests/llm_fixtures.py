@@ -141,3 +141,17 @@ def fake_chat() -> Iterator[FakeChat]:
     fake.release.set()  # a stalled handler finishes
     server.shutdown()
     server.server_close()
+
+
+def llm_children(parent: int) -> list[int]:
+    """Pids of the local-model servers (rag/llm_child.py) whose parent is `parent`."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue  # it ended while we looked
+        if int(fields[1]) == parent and b"rag.llm_child" in cmdline and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found

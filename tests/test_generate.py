@@ -1,6 +1,6 @@
-"""Generators (rag/generate.py): real tokens from llama-cpp-python's OpenAI-compatible server and
-from the same model in-process; failures (a stall, an HTTP error, no server, a malformed stream)
-become GenerationError; settings from config and environment."""
+"""Generators (rag/generate.py): real tokens from llama-cpp-python's OpenAI-compatible server;
+failures (a stall, an HTTP error, no server, a malformed stream) become GenerationError; settings from
+config and environment. The local generator's supervised child is tested in test_local_server.py."""
 
 from __future__ import annotations
 
@@ -23,13 +23,6 @@ def test_openai_generator_streams_real_tokens(llm_server: str) -> None:
     pieces = list(generator.stream(HELLO))
     assert len(pieces) >= 2 and "".join(pieces).strip()
     assert generator.name  # no model named: the one the server lists
-
-
-def test_local_generator_streams_in_process() -> None:
-    generator = LocalGenerator(smollm2_path(), max_tokens=16)
-    assert generator.name == "SmolLM2-135M-Instruct.Q4_1"
-    pieces = list(generator.stream(HELLO))
-    assert len(pieces) >= 2 and "".join(pieces).strip()
 
 
 def test_the_request_is_a_streamed_chat_completion(
@@ -100,6 +93,7 @@ def test_settings_come_from_config_then_environment(monkeypatch: pytest.MonkeyPa
         ({"llm_timeout": 0}, "llm_timeout"),
         ({"llm_max_tokens": 0}, "llm_max_tokens"),
         ({"llm_temperature": 3}, "llm_temperature"),
+        ({"llm_threads": 0}, "llm_threads"),
         ({"llm_base_url": "127.0.0.1:8080"}, "llm_base_url must start with http"),
     ],
 )

@@ -3,6 +3,8 @@ refusals, user mistakes, and concurrent clients that each keep their own convers
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from typing import Any
 
@@ -11,6 +13,7 @@ from gradio_client import Client
 
 from rag.config import Config
 from rag.engine import Engine
+from tests.llm_fixtures import llm_children
 from tests.ui_fixtures import Server
 
 SEED_QUESTION = "Who chaired the inquiry into the Cleveland child abuse cases?"
@@ -60,6 +63,19 @@ def test_ask_in_llm_mode_checks_every_sentence(ui_server: Server, seed_index: Co
             assert " ".join(source[c["start"] : c["end"]].split()) == c["quote"]
     finally:
         engine.close()
+
+
+def test_a_crashed_local_model_does_not_take_the_server_down(ui_server: Server) -> None:
+    """The local model runs in a child of `rag serve`: its crash is that child's, the server answers
+    the next question in generative mode from a new child, and in extractive mode as ever."""
+    first = client(ui_server).predict(SEED_QUESTION, None, "llm", api_name="/ask")
+    assert first["mode"] == "llm", first["note"]
+    (child,) = llm_children(ui_server.pid)
+    os.kill(child, signal.SIGSEGV)
+    again = client(ui_server).predict(SEED_QUESTION, None, "llm", api_name="/ask")
+    assert again["mode"] == "llm" and again["generator"] == "SmolLM2-135M-Instruct.Q4_1", again["note"]
+    assert llm_children(ui_server.pid) not in ([], [child])
+    assert not client(ui_server).predict(SEED_QUESTION, api_name="/ask")["abstained"]
 
 
 def test_ask_refuses_out_of_corpus_questions(ui_server: Server) -> None:

@@ -47,6 +47,7 @@ class Server:
     url: str
     index_dir: Path
     log: Path
+    pid: int
 
 
 @dataclass
@@ -111,7 +112,7 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory, seed_index: Config) -> I
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_until_up(url + "gradio_api/info", proc, log, "rag serve")
-        yield Server(url, index, log)
+        yield Server(url, index, log, proc.pid)
     finally:
         stop(proc)
 

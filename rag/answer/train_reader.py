@@ -5,7 +5,9 @@ checkpoint (model, optimiser, schedule, step) is written every few hundred steps
 same settings carries on from it. The result is exported to int8 ONNX in models/reader/ with its
 development figures (fp32 and int8, so the quantisation cost is measured, not assumed).
 
-    python -m rag.answer.train_reader --examples 26000        # about 70 minutes on 2 cores
+    python -m rag.answer.train_reader --examples 26000        # about 80 minutes on 2 cores
+    python -m rag.answer.train_reader --init build/reader/checkpoint.pt --start 26000 --examples 40000 \
+        --lr 5e-5 --work build/reader2                        # a second stage on questions not yet seen
     python -m rag.answer.train_reader --limit-questions 40 --max-steps 1 --out /tmp/r --work /tmp/w
 """
 
@@ -35,6 +37,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path("models/reader"), help="where the shipped reader goes")
     p.add_argument("--work", type=Path, default=Path("build/reader"), help="checkpoints and fp32 files")
     p.add_argument("--examples", type=int, default=26000, help="training examples (with negatives)")
+    p.add_argument("--start", type=int, default=0, help="skip the seeded pool's first N (an earlier stage's)")
+    p.add_argument("--init", type=Path, help="start from this earlier stage's checkpoint.pt, not the base")
     p.add_argument("--negative-rate", type=float, default=0.35, help="share of questions given a negative")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-4)
@@ -47,7 +51,15 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--dev-examples", type=int, default=1500, help="held-out examples for the figures")
     p.add_argument("--no-check", action="store_true", help="skip the data checksum (a small test file)")
     args = p.parse_args(argv)
-    if args.examples < 1 or args.batch < 1 or not 0 <= args.negative_rate <= 1 or args.lr <= 0:
+    if args.init is not None and not args.init.is_file():
+        p.error(f"--init {args.init}: no such checkpoint")
+    if (
+        args.examples < 1
+        or args.start < 0
+        or args.batch < 1
+        or not 0 <= args.negative_rate <= 1
+        or args.lr <= 0
+    ):
         p.error("examples and batch must be positive, negative-rate in 0..1, lr positive")
     return args
 
@@ -120,7 +132,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     training, held_out = split(articles)
     pool = examples(limited(training, args.limit_questions), args.negative_rate, args.seed)
     random.Random(args.seed).shuffle(pool)
-    pool = pool[: args.examples]
+    pool = pool[args.start : args.start + args.examples]
     base = resolve_model(BASE)
     tokenizer = AutoTokenizer.from_pretrained(base)
     features = [f for i in range(0, len(pool), 256) for f in training_features(tokenizer, pool[i : i + 256])]
@@ -132,6 +144,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         file=sys.stderr,
     )
     model = AutoModelForQuestionAnswering.from_pretrained(base)
+    if args.init is not None:
+        model.load_state_dict(torch.load(args.init, weights_only=False)["model"])
     # The word-piece table (half the weights) stays as pretrained: its update took about a tenth of each
     # step (5.0 s, 4.5 s without), and a span head needs the layers above it, not new word meanings.
     model.get_input_embeddings().weight.requires_grad_(False)
