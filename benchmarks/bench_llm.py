@@ -125,13 +125,16 @@ def main(argv: list[str] | None = None) -> int:
         build_index([SEEDS], config)
         engine = Engine(config)
         engine.warm()
-        engine.ask("warm up the generator", mode="llm")  # loads the local model; not counted
-        started, wall = cpu_seconds(), time.perf_counter()
-        out = run(engine, args.limit)
-        out["generator"] = engine.generator().name
-        out["other_processes_cores_busy"] = other_cores_busy(started, time.perf_counter() - wall)
-        out["peak_rss_mb"] = round(peak_rss_mb(), 1)
         generator = engine.generator()
+        # Starts the local model's server (not counted); its CPU time is ours, not other processes'.
+        engine.ask("Who chaired the inquiry into the Cleveland child abuse cases?", mode="llm")
+        server = generator.server.pid if isinstance(generator, LocalGenerator) else None
+        helpers = (server,) if server else ()
+        started, wall = cpu_seconds(helpers), time.perf_counter()
+        out = run(engine, args.limit)
+        out["generator"] = generator.name
+        out["other_processes_cores_busy"] = other_cores_busy(started, time.perf_counter() - wall, helpers)
+        out["peak_rss_mb"] = round(peak_rss_mb(), 1)
         if isinstance(generator, LocalGenerator) and generator.server.pid:
             out["threads"] = generator.server.threads
             out["server_peak_rss_mb"] = round(peak_rss_mb(generator.server.pid), 1)

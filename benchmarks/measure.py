@@ -39,22 +39,31 @@ def peak_rss_mb(pid: int | None = None) -> float:
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
 
 
-def cpu_seconds() -> tuple[float, float] | None:
-    """(CPU seconds used by the whole machine, by this process) so far; None off Linux."""
+def cpu_seconds(helpers: tuple[int, ...] = ()) -> tuple[float, float] | None:
+    """(CPU seconds used by the whole machine, by this process and its `helpers`, e.g. the local
+    model's server) so far; None off Linux."""
     try:
         with open("/proc/stat", encoding="ascii") as f:
             fields = [int(x) for x in f.readline().split()[1:]]
+        # utime and stime: the 14th and 15th fields of /proc/PID/stat, after the "(name)"
+        ticks = [
+            Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split() for pid in helpers
+        ]
     except (OSError, ValueError):
         return None
+    tick = os.sysconf("SC_CLK_TCK")
     # user nice system idle iowait irq softirq steal: everything but idle and iowait is busy.
     busy = sum(fields[:8]) - fields[3] - fields[4]
     own = resource.getrusage(resource.RUSAGE_SELF)
-    return busy / os.sysconf("SC_CLK_TCK"), own.ru_utime + own.ru_stime
+    helped = sum(int(t[11]) + int(t[12]) for t in ticks) / tick
+    return busy / tick, own.ru_utime + own.ru_stime + helped
 
 
-def other_cores_busy(start: tuple[float, float] | None, wall_s: float) -> float | None:
+def other_cores_busy(
+    start: tuple[float, float] | None, wall_s: float, helpers: tuple[int, ...] = ()
+) -> float | None:
     """Average cores other processes kept busy since `start`: noise in the figures."""
-    end = cpu_seconds()
+    end = cpu_seconds(helpers)
     if start is None or end is None or wall_s <= 0:
         return None
     return round(max((end[0] - start[0]) - (end[1] - start[1]), 0.0) / wall_s, 2)

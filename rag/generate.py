@@ -152,14 +152,14 @@ class LocalGenerator:
         timeout: float = 60.0,
         max_tokens: int = 256,
         temperature: float = 0.0,
-        threads: int = 1,
+        threads: int = 0,
     ) -> None:
         self.path = path
         self.name = path.name.removesuffix(".gguf")
         self.timeout = timeout
         self.max_tokens = max_tokens
         self.temperature = temperature
-        self.server = _server(path, threads)
+        self.server = _server(path, threads or os.cpu_count() or 1)
 
     def stream(self, messages: list[Message]) -> Iterator[str]:
         client = OpenAIGenerator(

@@ -95,7 +95,8 @@ class LocalServer:
             sys.executable, "-m", "rag.llm_child", str(os.getpid()),
             "--model", str(self.model), "--model_alias", self.alias,
             "--host", "127.0.0.1", "--port", str(port),
-            "--n_ctx", str(self.context), "--n_threads", str(self.threads),
+            "--n_ctx", str(self.context),
+            "--n_threads", str(self.threads), "--n_threads_batch", str(self.threads),
         ]  # fmt: skip
         with self._log.open("wb") as log:
             self._proc = subprocess.Popen(

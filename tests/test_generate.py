@@ -93,7 +93,7 @@ def test_settings_come_from_config_then_environment(monkeypatch: pytest.MonkeyPa
         ({"llm_timeout": 0}, "llm_timeout"),
         ({"llm_max_tokens": 0}, "llm_max_tokens"),
         ({"llm_temperature": 3}, "llm_temperature"),
-        ({"llm_threads": 0}, "llm_threads"),
+        ({"llm_threads": -1}, "llm_threads"),
         ({"llm_base_url": "127.0.0.1:8080"}, "llm_base_url must start with http"),
     ],
 )
