@@ -66,13 +66,21 @@ class SearchResult:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Terminal escape sequences, whole: CSI ("\x1b[31m"), OSC ("\x1b]0;title\x07"), and two-byte ones. Only
+# the ESC byte would otherwise be a control character, and "[31m" would stay as a word and a number.
+_ESCAPE = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]"
+)
 
 
 def clean_question(question: str) -> str:
-    """Whitespace collapsed; control characters read as spaces; a lone surrogate (an undecodable
-    byte in argv, or "\\ud800" in JSON) becomes U+FFFD, which the tokenizer can take."""
+    """Whitespace collapsed; terminal escape sequences and control characters read as spaces; a lone
+    surrogate (an undecodable byte in argv, or "\\ud800" in JSON) becomes U+FFFD, which the tokenizer
+    can take. Anything but a string (from the REST API) is a user error."""
+    if not isinstance(question, str):
+        raise UserError(f"the question must be text, not {type(question).__name__}")
     question = question.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-    text = " ".join(_CONTROL.sub(" ", question).split())
+    text = " ".join(_CONTROL.sub(" ", _ESCAPE.sub(" ", question)).split())
     if not text:
         raise UserError("the question is empty")
     if len(text) > MAX_QUESTION_CHARS:

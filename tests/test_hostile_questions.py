@@ -74,6 +74,31 @@ def test_hostile_questions_get_a_sane_answer(engine: Engine, question: str) -> N
 
 
 @pytest.mark.parametrize(
+    "wrapped",
+    [
+        "\x1b[31m" + WHO,
+        "\x1b[1;31m" + WHO + "\x1b[0m",
+        "\x1b]0;window title\x07" + WHO,
+        "\x1b]8;;http://127.0.0.1/\x1b\\" + WHO + "\x1b]8;;\x1b\\",
+        "\x9b32m" + WHO,
+    ],
+    ids=["colour", "bold-colour-reset", "osc-title", "osc-hyperlink", "8-bit-csi"],
+)
+def test_terminal_escapes_do_not_change_the_answer(engine: Engine, wrapped: str) -> None:
+    """A question pasted from a coloured terminal is the plain question."""
+    plain = engine.ask(WHO)
+    got = engine.ask(wrapped)
+    assert got.query == plain.query == WHO
+    assert (got.answer, got.abstained) == (plain.answer, plain.abstained)
+
+
+@pytest.mark.parametrize("question", [5, None, ["Who?"], {"q": "Who?"}], ids=["int", "none", "list", "dict"])
+def test_a_question_that_is_not_text_is_one_line(engine: Engine, question: object) -> None:
+    with pytest.raises(UserError, match="the question must be text, not "):
+        engine.ask(question)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
     ("question", "message"),
     [
         ("", "the question is empty"),

@@ -88,6 +88,10 @@ def test_ask_refuses_out_of_corpus_questions(ui_server: Server) -> None:
 def test_ask_reports_user_mistakes_as_one_line(ui_server: Server) -> None:
     with pytest.raises(Exception, match="the question is empty"):
         client(ui_server).predict("   ", api_name="/ask")
+    with pytest.raises(Exception, match="the question must be text, not int"):
+        client(ui_server).predict(5, api_name="/ask")
+    with pytest.raises(Exception, match="mode must be text, not dict"):
+        client(ui_server).predict("Who?", None, {"x": 1}, api_name="/ask")
 
 
 def history(first: str, answer: dict[str, Any]) -> list[dict[str, Any]]:

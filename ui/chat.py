@@ -132,6 +132,10 @@ class Chat:
         """Answer like `rag ask --json`; `history` is the earlier messages, [{"role", "content"}, …],
         an assistant's with the "citations" of its answer (follow-ups about a person keep to them);
         `mode` "extractive" or "llm" (as `rag ask --mode`)."""
+        if not isinstance(mode, str):
+            raise gr.Error(f"mode must be text, not {type(mode).__name__}")
+        if history is not None and not isinstance(history, list):
+            raise gr.Error(f"history must be a list of messages, not {type(history).__name__}")
         try:
             answer: Answer = self.library.engine().ask(question, history or None, mode=_MODES.get(mode, mode))
         except UserError as exc:
