@@ -172,7 +172,7 @@ class Library:
             engine = self._engines.get(key)
             if engine is None:
                 engine = Engine(self.config.with_(rerank=key))
-                engine.warm()  # FAISS and BM25 in memory: a replaced generation's folder is deleted
+                engine.warm()  # FAISS and BM25 in memory before the first question comes
                 self._engines = {**self._engines, key: engine}
             return engine
 

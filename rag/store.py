@@ -18,19 +18,22 @@ import re
 import shutil
 import sqlite3
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from rag.errors import UserError
+from rag.generations import delete_if_unheld, hold
 from rag.lexical import LexicalIndex
 from rag.types import Chunk, Document, Paragraph
 
 FORMAT = 2  # 2: BM25 stored with each generation
+HOLD_ATTEMPTS = 20  # looks at CURRENT while opening: each miss means a build committed meanwhile
 BM25 = "bm25"
 DB, VECTORS, MANIFEST, CURRENT, LOCK = (
     "rag.sqlite",
@@ -273,12 +276,12 @@ class IndexWriter:
         return self._db
 
     def _remove_stale(self) -> None:
-        """Generations left by killed builds (we hold the lock, so no build is running): removed on
-        every run, even one with nothing to change."""
+        """Generations left by killed builds (we hold the lock, so no build is running), and replaced
+        ones no reader holds any longer: removed on every run, even one with nothing to change."""
         live = current_generation(self.index_dir)
         for gen in self.index_dir.glob("gen-*"):
             if gen != live:
-                shutil.rmtree(gen, ignore_errors=True)
+                delete_if_unheld(gen)
 
     # -- changes -----------------------------------------------------------------------------
 
@@ -383,7 +386,7 @@ class IndexWriter:
             os.replace(tmp, self.index_dir / CURRENT)
             _fsync(self.index_dir)
         if self.old is not None and self.old != gen:
-            shutil.rmtree(self.old, ignore_errors=True)
+            delete_if_unheld(self.old)  # else kept for the readers still on it
         return gen
 
     def _faiss(self, dimension: int, hnsw_m: int) -> Any:
@@ -433,15 +436,29 @@ def stored_vectors(db: sqlite3.Connection, dimension: int) -> tuple[np.ndarray, 
     return ids, vectors
 
 
+def _let_go(held: IO[bytes], gen: Path, index_dir: Path) -> None:
+    """Release a reader's hold on `gen`; if a build has replaced it, no other reader holds it and no
+    build runs now, delete it (a build that runs removes what nobody holds)."""
+    from filelock import FileLock, Timeout
+
+    held.close()
+    if gen == current_generation(index_dir):
+        return
+    try:
+        with FileLock(str(index_dir / LOCK), timeout=0):
+            delete_if_unheld(gen)
+    except (Timeout, OSError):
+        pass  # a build runs, or the folder is read-only
+
+
 class IndexReader:
     """Read access to the live generation: manifest, documents, chunks and the FAISS index."""
 
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = Path(index_dir)
-        gen = current_generation(self.index_dir)
-        if gen is None:
-            raise UserError(f"no index in {self.index_dir}; build one with `rag index`")
+        gen, held = self._hold_current()
         self.gen = gen
+        self._let_go = weakref.finalize(self, _let_go, held, gen, self.index_dir)
         self.manifest = read_manifest(gen)
         verify(gen, self.manifest)
         try:
@@ -465,8 +482,23 @@ class IndexReader:
             self._lexical = LexicalIndex.load(self.gen / BM25)
         return self._lexical
 
+    def _hold_current(self) -> tuple[Path, IO[bytes]]:
+        """The live generation, held so that no build deletes it while we read (a build that
+        replaces it between our look at CURRENT and our hold sends us to the new one)."""
+        for _ in range(HOLD_ATTEMPTS):
+            gen = current_generation(self.index_dir)
+            if gen is None:
+                raise UserError(f"no index in {self.index_dir}; build one with `rag index`")
+            held = hold(gen)
+            if held is not None:
+                return gen, held
+        raise UserError(f"index at {self.index_dir} changed {HOLD_ATTEMPTS} times while opening; try again")
+
     def close(self) -> None:
+        """Let go of the generation (see `_let_go`); a reader dropped without close does it when it is
+        collected, so a replaced generation never lingers behind a forgotten reader."""
         self.db.close()
+        self._let_go()
 
     @property
     def faiss(self) -> Any:
