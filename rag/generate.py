@@ -206,7 +206,10 @@ def make_generator(config: Config) -> Generator:
             base_url, model, _api_key(), config.llm_timeout, config.llm_max_tokens, config.llm_temperature
         )
     if importlib.util.find_spec("llama_cpp") is None:
-        raise UserError("the local generator needs the llm extra: pip install 'citerag[llm]'")
+        raise UserError(
+            "generative mode is unavailable: llama-cpp-python is not installed (the llm extra; "
+            "`make llm` builds it, see the README's 'The local model's build')"
+        )
     path = Path(config.llm_model_path).expanduser() if config.llm_model_path else default_model_path()
     if not path.is_file():
         raise UserError(f"GGUF model not found: {path}")

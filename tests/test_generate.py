@@ -100,3 +100,22 @@ def test_settings_come_from_config_then_environment(monkeypatch: pytest.MonkeyPa
 def test_bad_generator_settings_are_refused(changes: dict[str, object], message: str) -> None:
     with pytest.raises(UserError, match=message):
         Config(**changes)  # type: ignore[arg-type]
+
+
+def test_without_llama_cpp_generative_mode_is_one_line_and_extractive_works(
+    monkeypatch: pytest.MonkeyPatch, seed_index: Config
+) -> None:
+    """A machine where the llm extra did not build: `import llama_cpp` fails there, as it does here
+    with the module blocked."""
+    import sys
+
+    from rag.engine import Engine
+
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)
+    with pytest.raises(UserError, match="generative mode is unavailable: llama-cpp-python is not installed"):
+        make_generator(Config())
+    engine = Engine(seed_index)
+    try:
+        assert not engine.ask("Who chaired the inquiry into the Cleveland child abuse cases?").abstained
+    finally:
+        engine.close()
