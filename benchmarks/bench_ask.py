@@ -2,7 +2,10 @@
 
 Asks every question of eval/seed_questions.jsonl `--rounds` times in one process after warm-up
 and reports p50/p95/max of the total and of retrieve, rerank and compose, and the share of refusals.
-Run: `.venv/bin/python benchmarks/bench_ask.py [--rounds 3]` (`make bench` runs it too).
+With the reader (`--reader shipped`, the default here) compose is the reading; `--reader none`
+measures the sentence composer.
+Run: `.venv/bin/python benchmarks/bench_ask.py [--rounds 3] [--reader shipped|none|FOLDER]`
+(`make bench` runs it too).
 """
 
 from __future__ import annotations
@@ -36,11 +39,12 @@ DEFAULT_JSON = result_path("bench_ask")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=3, help="passes over all questions (default 3)")
+    parser.add_argument("--reader", default="shipped", help="shipped (models/reader), none, or a folder")
     parser.add_argument("--json-out", type=Path, default=DEFAULT_JSON)
     args = parser.parse_args(argv)
     questions = [row["question"] for row in load_questions(QUESTIONS)]
     with tempfile.TemporaryDirectory(prefix="bench_ask_") as tmp:
-        config = Config(index_dir=Path(tmp) / "index")
+        config = Config(index_dir=Path(tmp) / "index", reader=args.reader)
         build_index([SEEDS], config)
         engine = Engine(config)
         engine.warm()
@@ -60,13 +64,17 @@ def main(argv: list[str] | None = None) -> int:
     out = {
         "questions": len(questions),
         "rounds": args.rounds,
+        "reader": args.reader,
         "ms": figures,
         "refused_share": round(refused / (len(questions) * args.rounds), 3),
         "target_p50_under_150ms": figures["total"]["p50"] < ASK_P50_MS,
         "other_processes_cores_busy": busy,
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
-    print(f"citerag ask benchmark: {len(questions)} questions x {args.rounds} rounds (seed index)")
+    print(
+        f"citerag ask benchmark: {len(questions)} questions x {args.rounds} rounds (seed index), "
+        f"reader {args.reader}"
+    )
     if busy is not None and busy > 0.1:
         print(f"  warning: other processes kept {busy:.2f} cores busy; figures are noisy")
     print(f"    {'':<10} {'p50':>8} {'p95':>8} {'max':>8}  ms")

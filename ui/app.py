@@ -14,6 +14,7 @@ from ui.chat import EXTRACTIVE, GENERATIVE, Chat
 from ui.documents import Documents
 from ui.evaluate import MAX_QUESTIONS, QUESTION_KINDS, Evaluate
 from ui.render import DOCUMENT_HEADERS, SCORE_HEADERS, SUMMARY_HEADERS
+from ui.temp_files import SWEEP
 
 # Seed questions the extractive answerer gets right, each shown only when its article is indexed.
 EXAMPLES = [
@@ -51,7 +52,7 @@ def build(library: Library) -> gr.Blocks:
     indexed = {d["doc"] for d in library.documents()}
     examples = [ExampleMessage(text=q) for q, doc in EXAMPLES if doc in indexed]
     private: dict[str, Any] = {"api_visibility": "private"}  # only /ask is for clients
-    with gr.Blocks(title="citerag", analytics_enabled=False) as demo:
+    with gr.Blocks(title="citerag", analytics_enabled=False, delete_cache=SWEEP) as demo:
         gr.Markdown("## citerag\nAsk about the indexed documents: every answer sentence cites its source.")
         with gr.Tab("Chat"), gr.Row():
             with gr.Column(scale=3):

@@ -12,6 +12,7 @@ from rag.errors import UserError
 from rag.library import Library
 from ui.notify import warn
 from ui.render import document_rows, text
+from ui.temp_files import discard
 
 PROGRESS = gr.Progress()  # a parameter defaulting to a Progress gets gradio's progress bar
 
@@ -42,6 +43,8 @@ class Documents:
             )
         except UserError as exc:
             return (*self._outcome(str(exc), failed=True), None)
+        finally:
+            discard(files)  # indexed (copied to uploads/) or refused: gradio's copy goes either way
         message = (
             f"Indexed {', '.join(report.added) or 'nothing new'} in {report.seconds:.1f} s: now "
             f"{report.documents} documents, {report.chunks} chunks."

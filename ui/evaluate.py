@@ -24,6 +24,7 @@ from rag.types import Question
 from ui.chat import EXTRACTIVE
 from ui.notify import warn
 from ui.render import bullets, summary_table, text
+from ui.temp_files import discard
 
 RUNS = "runs"
 QUESTION_KINDS = (".jsonl", ".csv")
@@ -83,7 +84,10 @@ class Evaluate:
         notes: list[str] = []
         hidden = gr.update(visible=False)
         try:
-            questions = upload_questions(Path(upload), notes)
+            try:
+                questions = upload_questions(Path(upload), notes)
+            finally:
+                discard([upload])  # read (or refused): gradio's copy is not needed any more
             settings = run_settings(self.library.config, EXTRACTIVE)
             run = start_run(_fresh_folder(self.library.config), questions, settings, False, notes.append)
         except UserError as exc:

@@ -37,6 +37,11 @@ def check_access(host: str, auth: str | None, insecure: bool) -> tuple[str, str]
 def serve(config: Config, host: str, port: int, credentials: tuple[str, str] | None) -> None:
     """Open the index, warm the engine, serve until interrupted."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from ui.temp_files import QUOTA_FILES, UploadQuota, own_temp_folder
+
+    temp = own_temp_folder(config.index_dir)  # before gradio is imported: it reads the folder then
+    from starlette.middleware import Middleware
+
     from rag.library import Library
     from ui.app import CSS, build
     from ui.evaluate import runs_dir
@@ -55,6 +60,11 @@ def serve(config: Config, host: str, port: int, credentials: tuple[str, str] | N
             max_file_size=int(config.max_file_mb * 1e6),
             css=CSS,
             allowed_paths=[str(runs_dir(config))],  # evaluation runs to download, wherever the index is
+            app_kwargs={
+                "middleware": [
+                    Middleware(UploadQuota, folder=temp, limit=int(QUOTA_FILES * config.max_file_mb * 1e6))
+                ]
+            },
         )
     except OSError as exc:  # the port is taken
         raise UserError(f"cannot serve on {host}:{port}: {exc}") from None
