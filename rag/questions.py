@@ -79,26 +79,38 @@ def _jsonl_rows(text: str) -> Iterator[tuple[int, Any]]:
 
 
 def _csv_rows(text: str, path: Path) -> Iterator[tuple[int, Any]]:
-    """Rows as dicts with the list fields split at ";"; a row with extra cells is a bad line."""
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    """Rows as dicts with the list fields split at ";"; a row with extra cells is a bad line. A row
+    CSV cannot read (an unterminated quote would swallow every later row into one cell) is a bad
+    line too, and reading resumes on the line after the one it began on."""
+    lines = io.StringIO(text, newline="").readlines()
     try:
-        header = [name.strip() for name in reader.fieldnames or []]
-        if "question" not in header:
-            raise UserError(f'{path}: a CSV question file needs a header row with a "question" column')
-        reader.fieldnames = header
-        for row in reader:
-            if None in row:
-                yield reader.line_num, _BadLine("more cells than the header has columns")
-                continue
-            yield (
-                reader.line_num,
-                {
-                    name: value.split(";") if name in LIST_FIELDS and value else value
-                    for name, value in row.items()
-                },
-            )
+        header = [name.strip() for name in next(csv.reader(lines[:1]), [])]
     except csv.Error as exc:
-        raise UserError(f"{path}:{reader.line_num}: not valid CSV ({exc})") from None
+        raise UserError(f"{path}:1: not valid CSV ({exc})") from None
+    if "question" not in header:
+        raise UserError(f'{path}: a CSV question file needs a header row with a "question" column')
+    offset = 1  # file lines before the part being read
+    while offset < len(lines):
+        reader = csv.DictReader(lines[offset:], fieldnames=header, strict=True)
+        done = 0  # lines of this part read as whole rows
+        try:
+            for row in reader:
+                done = reader.line_num
+                if None in row:
+                    yield offset + done, _BadLine("more cells than the header has columns")
+                    continue
+                yield (
+                    offset + done,
+                    {
+                        name: value.split(";") if name in LIST_FIELDS and value else value
+                        for name, value in row.items()
+                    },
+                )
+            return
+        except csv.Error as exc:
+            bad = offset + done + 1
+            yield bad, _BadLine(f"not valid CSV ({exc}; an unterminated quote?)")
+            offset = bad
 
 
 def _question(row: Any, line: int) -> Question:

@@ -116,3 +116,15 @@ def test_strict_loading_for_scripts(tmp_path: Path) -> None:
     path.write_text('{"question": "fine"}\nnot json\n')
     with pytest.raises(UserError, match=r"q\.jsonl:2: not valid JSON"):
         load_questions(path)
+
+
+def test_an_unterminated_quote_in_csv_costs_one_row_not_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text(
+        'id,question\na,First?\nb,"Where is the quote closed?\nc,Third?\nd,Fourth?\n',
+        encoding="utf-8",
+    )
+    questions, warnings = _read(path)
+    assert [(q.id, q.question) for q in questions] == [("a", "First?"), ("c", "Third?"), ("d", "Fourth?")]
+    assert len(warnings) == 1 and warnings[0].startswith(f"{path}:3: not valid CSV")
+    assert "unterminated quote" in warnings[0] and "line skipped" in warnings[0]
