@@ -88,15 +88,20 @@ def add_files(files: Sequence[Path], config: Config, progress: Progress = _silen
     The whole batch is checked first (name, type, size, readable text, no clash with an indexed
     document), so a bad file refuses the batch with one line and nothing is written.
     """
-    indexed = _indexed_paths(config)
+    # Names are compared case-blind: "Report.TXT" beside "report.txt" is one file on many systems,
+    # and two documents a reader cannot tell apart in a citation.
+    indexed = {doc.casefold(): doc for doc in _indexed_paths(config)}
     names: dict[str, Path] = {}
     progress(0.0, "checking files")
     for path in files:
         name = safe_name(path.name)
-        if name in names:
-            raise UserError(f"{name}: given twice")
-        if name in indexed:
-            raise UserError(f"{name}: the index already has a document of that name; remove it or rename")
+        if any(name.casefold() == given.casefold() for given in names):
+            raise UserError(f"{name}: given twice (names differing only in case are the same file)")
+        if name.casefold() in indexed:
+            raise UserError(
+                f"{name}: the index already has a document of that name ({indexed[name.casefold()]}); "
+                "remove it or rename"
+            )
         _check_upload(path, name, config)
         names[name] = path
     folder = uploads_dir(config)

@@ -93,8 +93,15 @@ def test_bad_uploads_are_refused_with_one_line_and_nothing_written(
     empty.write_text("  \n", encoding="utf-8")
     binary = tmp_path / "binary.txt"
     binary.write_bytes(b"\x00\x01\x02" * 100)
+    shouting = tmp_path / "001_9915DC2B03620208.TXT"
+    shouting.write_text("The same name in capitals.", encoding="utf-8")
+    (tmp_path / "upper").mkdir()
+    upload_upper = tmp_path / "upper" / "ZORBLATT.md"
+    upload_upper.write_text(upload.read_text(encoding="utf-8"), encoding="utf-8")
     cases = [
         ([clash], "001_9915dc2b03620208.txt: the index already has a document of that name"),
+        ([shouting], r"001_9915DC2B03620208.TXT: the index already has a document of that name \(001_9915dc"),
+        ([upload, upload_upper], "ZORBLATT.md: given twice"),
         ([upload, empty], "empty.md: empty file"),
         ([binary], "binary.txt: looks binary"),
         ([upload, upload], "zorblatt.md: given twice"),
