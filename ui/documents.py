@@ -3,13 +3,15 @@ Every outcome is one status line; the checks themselves live in rag.library."""
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from rag.errors import UserError
-from rag.library import Library
+from rag.library import Library, uploads_dir
 from ui.notify import warn
 from ui.render import document_rows, text
 from ui.temp_files import discard
@@ -28,10 +30,22 @@ class Documents:
         return document_rows(documents), gr.update(choices=names, value=None)
 
     def _outcome(self, message: str, failed: bool) -> tuple[Any, ...]:
-        """Status line, table, remove picker."""
+        """Status line, table, remove picker. The log gets the message as it is; the browser user a
+        copy without the server's paths (an upload is named by its file name)."""
         if failed:
             warn(message)
-        return (text(message), *self.refresh())
+        return (text(self.public(message)), *self.refresh())
+
+    def public(self, message: str) -> str:
+        config = self.library.config
+        for folder in (uploads_dir(config).resolve(), uploads_dir(config).absolute(), uploads_dir(config)):
+            message = message.replace(f"{folder}{os.sep}", "")
+        temp = os.environ.get("GRADIO_TEMP_DIR")
+        if temp:  # gradio's copy: TEMP/<hash>/NAME
+            message = re.sub(re.escape(str(Path(temp).resolve())) + r"/[^/\s]+/", "", message)
+        for folder in (config.index_dir.resolve(), config.index_dir.absolute()):
+            message = message.replace(str(folder), "the index folder")
+        return message
 
     def upload(self, files: list[str] | None, progress: gr.Progress = PROGRESS) -> tuple[Any, ...]:
         """Index the uploaded files; outputs: status line, table, remove picker, cleared upload box."""
