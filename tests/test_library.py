@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 from pathlib import Path
 
@@ -135,9 +136,14 @@ def test_library_reopens_engines_and_old_ones_keep_answering(served: Config, upl
     library.add_files([upload])
     new = library.engine()
     assert new is not old and "zorblatt.md" in {d["doc"] for d in library.documents()}
-    # The old engine's generation folder is gone, yet a question already holding it still works.
-    assert not old.reader.gen.exists()
+    # A question already holding the old engine still works: its generation is kept for it, and goes
+    # once that engine is gone.
+    replaced = old.reader.gen
+    assert replaced.exists() and replaced != new.reader.gen
     assert old.ask("Who chaired the inquiry into the Cleveland child abuse cases?").citations
+    del old
+    gc.collect()
+    assert not replaced.exists()
     library.remove("zorblatt.md")
     assert "zorblatt.md" not in {d["doc"] for d in library.documents()}
     assert library.engine(rerank=False).reranker is None
