@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +13,8 @@ import httpx
 import pytest
 
 from rag.config import Config
-from tests.conftest import RAG, ROOT
 from tests.test_ui_browser import remove, upload
-from tests.ui_fixtures import OFFLINE_ENV, Server, Tab, free_port, stop, wait_until_up
+from tests.ui_fixtures import Server, Tab, rag_serve
 from ui.temp_files import TEMP_FOLDER, discard
 
 NOTE = (
@@ -64,25 +62,8 @@ def small_server(seed_index: Config, tmp_path: Path) -> Iterator[Server]:
     leftover = index / TEMP_FOLDER / "0ld" / "leftover.pdf"
     leftover.parent.mkdir(parents=True)
     leftover.write_bytes(b"%PDF-1.4 from an earlier run")
-    settings = tmp_path / "settings.toml"
-    settings.write_text("max_file_mb = 0.25\n", encoding="utf-8")
-    port, log = free_port(), tmp_path / "serve.log"
-    env = {**os.environ, **OFFLINE_ENV}
-    env.pop("GRADIO_TEMP_DIR", None)
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [*RAG, "serve", "--port", str(port), "--index-dir", str(index), "--config", str(settings)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_up(url + "gradio_api/info", proc, log, "rag serve")
-        yield Server(url, index, log, proc.pid)
-    finally:
-        stop(proc)
+    with rag_serve(index, tmp_path, "max_file_mb = 0.25\n") as server:
+        yield server
 
 
 @pytest.mark.slow

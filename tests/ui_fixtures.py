@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,22 +91,18 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-@pytest.fixture(scope="session")
-def ui_server(tmp_path_factory: pytest.TempPathFactory, seed_index: Config) -> Iterator[Server]:
-    """`rag serve` on a free port, on a private copy of the seed index (uploads land beside it)."""
-    root = tmp_path_factory.mktemp("ui")
-    index = root / "index"
-    shutil.copytree(seed_index.index_dir, index)
+@contextmanager
+def rag_serve(index: Path, root: Path, settings: str) -> Iterator[Server]:
+    """`rag serve` on a free port over `index` with these settings (TOML), its log in `root`."""
     port = free_port()
     log = root / "server.log"
-    settings = root / "settings.toml"  # generative mode: the default local model, kept brief
-    settings.write_text("llm_max_tokens = 48\nllm_context_chars = 1500\n", encoding="utf-8")
-    env = {**os.environ, **OFFLINE_ENV, "GRADIO_TEMP_DIR": str(root / "gradio")}
+    config = root / "settings.toml"
+    config.write_text(settings, encoding="utf-8")
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [*RAG, "serve", "--port", str(port), "--index-dir", str(index), "--config", str(settings)],
+            [*RAG, "serve", "--port", str(port), "--index-dir", str(index), "--config", str(config)],
             cwd=ROOT,
-            env=env,
+            env={**os.environ, **OFFLINE_ENV},
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -115,6 +112,16 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory, seed_index: Config) -> I
         yield Server(url, index, log, proc.pid)
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="session")
+def ui_server(tmp_path_factory: pytest.TempPathFactory, seed_index: Config) -> Iterator[Server]:
+    """`rag serve` on a private copy of the seed index (uploads land beside it); generative mode
+    with the default local model, kept brief."""
+    root = tmp_path_factory.mktemp("ui")
+    shutil.copytree(seed_index.index_dir, root / "index")
+    with rag_serve(root / "index", root, "llm_max_tokens = 48\nllm_context_chars = 1500\n") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
