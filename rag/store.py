@@ -28,20 +28,14 @@ from typing import IO, Any
 import numpy as np
 
 from rag.errors import UserError
-from rag.generations import delete_if_unheld, hold
+from rag.generations import MANIFEST, delete_if_unheld, hold
 from rag.lexical import LexicalIndex
 from rag.types import Chunk, Document, Paragraph
 
 FORMAT = 2  # 2: BM25 stored with each generation
 HOLD_ATTEMPTS = 20  # looks at CURRENT while opening: each miss means a build committed meanwhile
 BM25 = "bm25"
-DB, VECTORS, MANIFEST, CURRENT, LOCK = (
-    "rag.sqlite",
-    "vectors.faiss",
-    "manifest.json",
-    "CURRENT",
-    ".lock",
-)
+DB, VECTORS, CURRENT, LOCK = "rag.sqlite", "vectors.faiss", "CURRENT", ".lock"  # MANIFEST: rag.generations
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
