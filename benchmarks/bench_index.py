@@ -13,6 +13,9 @@ Measures, in one process and on the same chunks:
 The model is loaded and warmed up first, so its import and load count in neither figure. The
 corpus is the seed articles plus `--copies` variants of them (paragraphs shuffled, each paragraph
 tagged with its copy number so no chunk or paragraph repeats across copies), in a temp folder.
+With `--one-line` the same text is one file on one line (paragraph breaks become spaces): a page
+that lost its breaks, the case where a superlinear step (a sentence splitter on a huge paragraph)
+would show as a ratio far above the goal.
 
 Run: `make bench`, i.e. `.venv/bin/python benchmarks/bench_index.py [--copies N] [--batch-size B]`.
 Figures are printed as a table and written as JSON to benchmarks/results/bench_index.json.
@@ -46,30 +49,32 @@ from rag.embed import Embedder
 from rag.indexer import build_index
 from rag.store import IndexReader, IndexWriter
 
-DEFAULT_JSON = result_path("bench_index")
 GOAL = 1.2
 _BLANK = re.compile(r"\n[ \t\r\f\v]*\n")
 
 
-def make_corpus(target: Path, copies: int, seed: int = 0) -> int:
-    """The seed files plus `copies` variants of each; returns the number of files written."""
+def make_corpus(target: Path, copies: int, seed: int = 0, one_line: bool = False) -> int:
+    """The seed files plus `copies` variants of each (or all of that as one line of one file);
+    returns the number of files written."""
     target.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    n = 0
+    files: dict[str, list[str]] = {}
     for src in sorted(SEEDS.glob("*.txt")):
-        text = src.read_text(encoding="utf-8")
-        (target / src.name).write_text(text, encoding="utf-8")
-        n += 1
-        paragraphs = [p.strip() for p in _BLANK.split(text) if p.strip()]
+        paragraphs = [p.strip() for p in _BLANK.split(src.read_text(encoding="utf-8")) if p.strip()]
+        files[src.name] = paragraphs
         for k in range(1, copies + 1):
             shuffled = list(paragraphs)
             rng.shuffle(shuffled)
             # The tag makes each paragraph's key differ between copies, so the cleaner does not drop
             # it as "repeated across documents" and chunk ids differ; repeats within a copy remain.
-            body = "\n\n".join(f"{p} [{k}]" for p in shuffled)
-            (target / f"{src.stem}_copy{k:03d}.txt").write_text(body + "\n", encoding="utf-8")
-            n += 1
-    return n
+            files[f"{src.stem}_copy{k:03d}.txt"] = [f"{p} [{k}]" for p in shuffled]
+    if one_line:
+        line = " ".join(" ".join(p.split()) for paragraphs in files.values() for p in paragraphs)
+        (target / "one_line.txt").write_text(line + "\n", encoding="utf-8")
+        return 1
+    for name, paragraphs in files.items():
+        (target / name).write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    return len(files)
 
 
 def encoded_texts(index_dir: Path) -> tuple[list[str], int, int]:
@@ -181,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--copies", type=int, default=12, help="variants of each seed file (default 12)")
     parser.add_argument("--batch-size", type=int, default=Config().batch_size, help="encode batch")
     parser.add_argument("--repeat", type=int, default=1, help="pipeline/encode rounds; the fastest counts")
-    parser.add_argument("--json-out", type=Path, default=DEFAULT_JSON, help="where to write JSON")
+    parser.add_argument("--one-line", action="store_true", help="the corpus as one file on one line")
+    parser.add_argument("--json-out", type=Path, help="where to write JSON (default: results/)")
     parser.add_argument(
         "--profile",
         choices=("auto", "always", "never"),
@@ -189,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         help="cProfile a fresh build (auto: only when the ratio misses the goal)",
     )
     args = parser.parse_args(argv)
+    json_out = args.json_out or result_path("bench_index_one_line" if args.one_line else "bench_index")
     if args.copies < 0 or args.repeat < 1 or args.batch_size < 1:
         parser.error("--copies must be >= 0, --repeat and --batch-size >= 1")
 
@@ -197,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench_index_") as tmp_name:
         tmp = Path(tmp_name)
         corpus = tmp / "corpus"
-        n_files = make_corpus(corpus, args.copies)
+        n_files = make_corpus(corpus, args.copies, one_line=args.one_line)
         corpus_bytes = sum(p.stat().st_size for p in corpus.iterdir())
         embedder = Embedder(Config(batch_size=args.batch_size))
 
@@ -255,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "corpus": {
             "copies": args.copies,
+            "one_line": args.one_line,
             "files": n_files,
             "bytes": corpus_bytes,
             "documents": report.documents,
@@ -291,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     }
 
     rows = [
-        ("corpus", f"{n_files} files, {corpus_bytes / 1e3:.0f} kB"),
+        ("corpus", f"{n_files} files, {corpus_bytes / 1e3:.0f} kB" + (", one line" if args.one_line else "")),
         ("texts encoded", f"{n_texts} = {n_chunks} chunks + {n_sentences} sentences (distinct per doc)"),
         ("machine", f"{os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}"),
         ("other processes' CPU", "unknown" if other_cores is None else f"{other_cores:.2f} cores"),
@@ -328,8 +336,8 @@ def main(argv: list[str] | None = None) -> int:
         for row in profile:
             print(f"    {row['cumtime_s']:8.3f} s  {row['calls']:>7}  {row['function']}")
 
-    write_json(args.json_out, results)
-    print(f"  written to {args.json_out}")
+    write_json(json_out, results)
+    print(f"  written to {json_out}")
     return 0
 
 

@@ -13,9 +13,12 @@ and the fitted slope over the last half of the run.
 Memory passes ("flat") when over the measured run the server grew by at most MAX_GROWTH_PCT % and the
 slope over its last half is at most MAX_SLOPE_MB_PER_MIN: a leak of one answer's worth per question
 (20 KB × 5 questions/s) would exceed it. Exit status 1 on any error or a memory failure.
+With `--churn S`, one more user (a browser tab, speaking the page's own protocol) uploads a new
+document and removes it again every S seconds, from the first question to the end, and the server's
+memory is tabled minute by minute: does it level off under upload/remove churn?
 Loopback only, bounded in clients and time.
-Run: `.venv/bin/python benchmarks/load.py [--clients 20] [--seconds 60] [--warmup-seconds 150]`
-(`make bench` runs it too).
+Run: `.venv/bin/python benchmarks/load.py [--clients 20] [--seconds 60] [--warmup-seconds 150]
+[--churn 2]` (`make bench` runs it without churn).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from browser_protocol import Page
 from gradio_client import Client
 from measure import cpu_seconds, other_cores_busy, summary, write_json
 
@@ -77,6 +81,7 @@ class LoadRun:
     rss: list[tuple[float, float]]  # (seconds since the first question, server MB)
     load_started_s: float  # when the measured run began on the same clock (the warm-up before it)
     threads: tuple[int, int]  # the server's threads at the start and the end of the measured run
+    churn: Tally  # one upload-and-remove cycle per latency
     server_cores_busy: float
     client_cores_busy: float  # this process: the 20 clients compete with the server for the cores
     other_cores_busy: float | None  # the rest of the machine: noise in the figures
@@ -184,18 +189,79 @@ def sample_rss(pid: int, started: float, stop: threading.Event, samples: list[tu
         stop.wait(1.0)
 
 
+CHURN_TEXT = (
+    "Churn note {n}. The visiting officer recorded that the family in case {n} was seen at home, "
+    "that the plan agreed at the review was followed, and that the next visit is due within {days} days."
+)
+
+
+def churn_loop(url: str, folder: Path, every: float, stop: threading.Event, tally: Tally) -> None:
+    """Upload a new document and remove it again every `every` seconds, as a browser tab does."""
+    page = Page(url)
+    n = 0
+    try:
+        while not stop.is_set():
+            started = time.perf_counter()
+            path = folder / f"churn_{n:05d}.txt"
+            path.write_text(CHURN_TEXT.format(n=n, days=n % 20 + 5), encoding="utf-8")
+            try:
+                page.call("upload", "upload", [[page.upload(path)]])
+                status = page.call("remove", "click", [path.name])[0]
+                if "Removed" not in str(status):
+                    tally.errors.append(f"remove {path.name}: {str(status)[:200]}")
+            except Exception as exc:  # a failed cycle counts as an error, with its message
+                tally.errors.append(f"churn {path.name}: {type(exc).__name__}: {str(exc)[:200]}")
+            path.unlink()
+            took = time.perf_counter() - started
+            tally.latencies_ms.append(took * 1000)
+            n += 1
+            stop.wait(max(every - took, 0.0))
+    finally:
+        page.close()
+
+
 def run_load(
-    url: str, pid: int, clients: int, seconds: float, warmup_s: float, questions: list[str]
+    url: str,
+    pid: int,
+    clients: int,
+    seconds: float,
+    warmup_s: float,
+    questions: list[str],
+    churn: float = 0.0,
 ) -> LoadRun:
     """Warm up with every question once and then `warmup_s` of full load (not counted: the server's
-    caches and allocator fill), then load the server for `seconds`."""
+    caches and allocator fill), then load the server for `seconds`; churn documents throughout."""
     users = [Client(url, verbose=False) for _ in range(clients)]
     stop = threading.Event()
     samples: list[tuple[float, float]] = []
     first = time.monotonic()
     sampler = threading.Thread(target=sample_rss, args=(pid, first, stop, samples), daemon=True)
     sampler.start()
-    warmup = ask_together(users, questions, math.inf, math.ceil(len(questions) / clients))
+    churned = Tally()
+    with tempfile.TemporaryDirectory(prefix="bench_churn_") as folder:
+        churner = threading.Thread(target=churn_loop, args=(url, Path(folder), churn, stop, churned))
+        if churn:
+            churner.start()
+        run = _measured(users, questions, pid, first, samples, warmup_s, seconds)
+        stop.set()
+        if churn:
+            churner.join()
+    sampler.join()
+    samples.sort()
+    return LoadRun(**{**run, "rss": samples, "churn": churned})
+
+
+def _measured(
+    users: list[Client],
+    questions: list[str],
+    pid: int,
+    first: float,
+    samples: list[tuple[float, float]],
+    warmup_s: float,
+    seconds: float,
+) -> dict[str, Any]:
+    """The warm-up and the measured run: LoadRun's fields but the samples and the churn."""
+    warmup = ask_together(users, questions, math.inf, math.ceil(len(questions) / len(users)))
     more = ask_together(users, questions, time.monotonic() + warmup_s, math.inf)
     warmup.latencies_ms.extend(more.latencies_ms)
     warmup.errors.extend(more.errors)
@@ -206,25 +272,29 @@ def run_load(
     tally = ask_together(users, questions, started + seconds, math.inf)
     wall = time.monotonic() - started
     samples.append((round(time.monotonic() - first, 2), round(rss_mb(pid), 1)))
-    stop.set()
-    sampler.join()
-    samples.sort()
     server_cores = (cpu_s(pid) - server_cpu_start) / wall
     busy_end = cpu_seconds()
     clients_cores = (busy_end[1] - busy_start[1]) / wall if busy_start and busy_end else 0.0
     others = other_cores_busy(busy_start, wall)  # all but this process, so the server's share goes
     other = None if others is None else round(max(others - server_cores, 0.0), 2)
-    return LoadRun(
-        round(wall, 2),
-        warmup,
-        tally,
-        samples,
-        round(started - first, 2),
-        (threads_start, status(pid, "Threads")),
-        round(server_cores, 2),
-        round(clients_cores, 2),
-        other,
-    )
+    return {
+        "wall_s": round(wall, 2),
+        "warmup": warmup,
+        "tally": tally,
+        "load_started_s": round(started - first, 2),
+        "threads": (threads_start, status(pid, "Threads")),
+        "server_cores_busy": round(server_cores, 2),
+        "client_cores_busy": round(clients_cores, 2),
+        "other_cores_busy": other,
+    }
+
+
+def per_minute(samples: list[tuple[float, float]]) -> list[dict[str, float]]:
+    """The server's RSS minute by minute from the first question: the last sample of each minute."""
+    minutes: dict[int, float] = {}
+    for t, mb in samples:
+        minutes[int(t // 60)] = mb
+    return [{"minute": m + 1, "rss_mb": mb} for m, mb in sorted(minutes.items())]
 
 
 def slope_mb_per_min(samples: list[tuple[float, float]]) -> float:
@@ -271,19 +341,28 @@ def main(argv: list[str] | None = None) -> int:
         default=150.0,  # with 60 s the server was still settling: +1.2% over the next minute
         help="full load before the measured run, outside the figures (default 150)",
     )
+    parser.add_argument(
+        "--churn", type=float, default=0.0, help="upload and remove a document every S seconds (default off)"
+    )
     parser.add_argument("--json-out", type=Path, default=DEFAULT_JSON)
     args = parser.parse_args(argv)
     if not (
         1 <= args.clients <= MAX_CLIENTS
         and 0 < args.seconds <= MAX_SECONDS
         and 0 <= args.warmup_seconds <= MAX_SECONDS
+        and (args.churn == 0 or 0.5 <= args.churn <= MAX_SECONDS)
     ):
-        parser.error(f"--clients must be 1..{MAX_CLIENTS}, --seconds and --warmup-seconds 0..{MAX_SECONDS}")
+        parser.error(
+            f"--clients must be 1..{MAX_CLIENTS}, --seconds and --warmup-seconds 0..{MAX_SECONDS}, "
+            "--churn 0 or at least 0.5"
+        )
     questions = [q.question for q in read_questions(QUESTIONS, warn=print)]
     with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp:
         proc, url = start_server(Path(tmp) / "index", Path(tmp) / "gradio", Path(tmp) / "server.log")
         try:
-            run = run_load(url, proc.pid, args.clients, args.seconds, args.warmup_seconds, questions)
+            run = run_load(
+                url, proc.pid, args.clients, args.seconds, args.warmup_seconds, questions, args.churn
+            )
         finally:
             proc.terminate()
             try:
@@ -307,6 +386,11 @@ def main(argv: list[str] | None = None) -> int:
         "server_rss": memory(run.rss, run.load_started_s),
         "server_threads": run.threads,
         "rss_samples": run.rss,
+        "rss_per_minute": per_minute(run.rss),
+        "churn_every_s": args.churn,
+        "churn_cycles": len(run.churn.latencies_ms),
+        "churn_errors": run.churn.errors[:5],
+        "churn_cycle_ms": summary(run.churn.latencies_ms) if run.churn.latencies_ms else None,
         "server_cores_busy": run.server_cores_busy,
         "client_cores_busy": run.client_cores_busy,
         "other_cores_busy": run.other_cores_busy,
@@ -334,10 +418,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"    {'server threads start/end':<30} {'/'.join(map(str, out['server_threads'])):>10}")
     print(f"    {'server cores busy':<30} {out['server_cores_busy']:>10.2f}")
     print(f"    {'client cores busy':<30} {out['client_cores_busy']:>10.2f}")
-    for problem in out["error_examples"]:
+    if args.churn:
+        cycle = out["churn_cycle_ms"] or {"p50": 0.0}
+        print(
+            f"    {'churn cycles (upload+remove)':<30} {out['churn_cycles']:>10}  "
+            f"(errors {len(run.churn.errors)}, p50 {cycle['p50']:.0f} ms)"
+        )
+        minutes = "  ".join(f"{m['rss_mb']:.0f}" for m in out["rss_per_minute"])
+        print(f"    server RSS by minute (MB):  {minutes}")
+    for problem in out["error_examples"] + out["churn_errors"]:
         print(f"  error: {problem}")
     write_json(args.json_out, out)
-    return 1 if tally.errors or run.warmup.errors or not rss["flat"] else 0
+    return 1 if tally.errors or run.warmup.errors or run.churn.errors or not rss["flat"] else 0
 
 
 if __name__ == "__main__":

@@ -17,13 +17,22 @@ from functools import lru_cache
 
 from rag.types import Paragraph
 
-CLEANER_VERSION = "2"  # 2: prose in caseless scripts (Arabic, Hebrew, CJK) is no longer dropped
+# 2: prose in caseless scripts (Arabic, Hebrew, CJK) is no longer dropped; 3: over-long blocks are
+# judged in pieces
+CLEANER_VERSION = "3"
 
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _WS = re.compile(r"\s+")
 _BULLET = re.compile(r"^\s*(?:[-*•·▪◦●‣]|\d{1,3}[.)])\s+")
 _KEY = re.compile(r"[\W_]+")
+_SENTENCE_END = re.compile(r"(?:[.!?][\"'”’)\]]*\s|[。！？])")
+
+# A block longer than this is not one paragraph but a page that lost its breaks (a whole book on one
+# line): the jusText rules, made for paragraphs, would judge it as one, and one term it repeats would
+# make the whole of it "spam". It is judged in pieces of about PIECE_CHARS, cut at sentence ends.
+BLOCK_MAX_CHARS = 4000
+PIECE_CHARS = 2000
 
 # Words of page furniture: navigation, sharing, newsletters, cookies, widgets, contact banners.
 _FURNITURE = re.compile(
@@ -97,7 +106,29 @@ def _add_block(text: str, start: int, end: int, out: list[_Block]) -> None:
             s += 1
         while e > s and text[e - 1].isspace():
             e -= 1
-        out.append(_Block(s, e, _WS.sub(" ", text[s:e])))
+        for ps, pe in _pieces(text, s, e) if e - s > BLOCK_MAX_CHARS else [(s, e)]:
+            out.append(_Block(ps, pe, _WS.sub(" ", text[ps:pe])))
+
+
+def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """`text[start:end]` cut into pieces of at most PIECE_CHARS: after the last sentence end in a
+    piece's second half, else at its last space, else (a run without either) at the limit."""
+    pieces = []
+    while end - start > PIECE_CHARS:
+        limit = start + PIECE_CHARS
+        ends = [m.end() for m in _SENTENCE_END.finditer(text, start + PIECE_CHARS // 2, limit)]
+        space = text.rfind(" ", start + 1, limit)
+        cut = ends[-1] if ends else space + 1 if space > start else limit
+        stop = cut
+        while stop > start and text[stop - 1].isspace():
+            stop -= 1
+        pieces.append((start, stop))
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if start < end:
+        pieces.append((start, end))
+    return pieces
 
 
 def paragraph_key(text: str) -> str:

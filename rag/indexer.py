@@ -58,6 +58,7 @@ def build_index(
     paths = list(paths)
     files, warnings = discover(paths)
     errors: list[str] = []
+    notes: list[str] = []
     for w in warnings:
         warn(w)
     roots = [Path(p).resolve() for p in paths]
@@ -84,6 +85,9 @@ def build_index(
                 warn(str(exc) + ("; keeping the indexed version" if rec else ""))
                 errors.append(str(exc))
                 continue
+            for note in document.notes:
+                warn(note)
+                notes.append(note)
             if rec is None or rec.sha256 != document.sha256:
                 loaded.append(document)
             else:
@@ -116,6 +120,8 @@ def build_index(
         updated=updated,
         removed=removed,
         errors=errors,
+        notes=notes,
+        empty=sorted(p.document.doc for p in prepared if not p.chunks),
         seconds=round(time.perf_counter() - started, 3),
     )
 

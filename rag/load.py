@@ -92,12 +92,14 @@ def load(doc: str, path: Path, max_bytes: int | None = None) -> Document:
     _check_content_type(raw, kind, path)
     title: str | None = None
     page_starts: tuple[int, ...] = ()
+    notes: tuple[str, ...] = ()
     if kind == "pdf":
         text, page_starts, title = _pdf_text(raw, path)
     else:
         text = decode(raw, path)
         if kind == "html":
-            text, title = _html_text(text)
+            text, title, note = _html_text(text)
+            notes = (f"{path}: {note}",) if note else ()
         elif kind == "md":
             m = _MD_TITLE.search(text)
             title = m.group(1) if m else None
@@ -115,6 +117,7 @@ def load(doc: str, path: Path, max_bytes: int | None = None) -> Document:
         mtime_ns=stat.st_mtime_ns,
         title=title,
         page_starts=page_starts,
+        notes=notes,
     )
 
 
@@ -173,8 +176,13 @@ def _damaged_utf8(raw: bytes) -> str | None:
     return text if good > bad else None
 
 
-def _html_text(html: str) -> tuple[str, str | None]:
-    """Main text of a web page. trafilatura removes markup and most page furniture."""
+# libxml2 drops a text node longer than this (lxml's parser may read it, or lose it without a word).
+PARSER_TEXT_LIMIT = 10_000_000
+
+
+def _html_text(html: str) -> tuple[str, str | None, str | None]:
+    """Main text of a web page, its title, and a note when it could not be read the usual way.
+    trafilatura removes markup and most page furniture."""
     import trafilatura
 
     text = trafilatura.extract(
@@ -182,11 +190,19 @@ def _html_text(html: str) -> tuple[str, str | None]:
     )
     if not text:  # very small pages: fall back to all visible text
         text = trafilatura.html2txt(html) or ""
-    if not text.strip():  # lxml keeps nothing nested deeper than 255 levels
+    note = None
+    longest = max(map(len, html.split("<")))
+    if longest >= PARSER_TEXT_LIMIT and len(text) < longest:
+        text = _visible_text(html)
+        note = (
+            f"a text run of {longest:,} characters, longer than the HTML parser reads "
+            f"({PARSER_TEXT_LIMIT:,}): read as plain text, page furniture left to the cleaner"
+        )
+    elif not text.strip():  # lxml keeps nothing nested deeper than 255 levels
         text = _visible_text(html)
     meta = trafilatura.extract_metadata(html)
     title = meta.title if meta is not None and meta.title else None
-    return text, title
+    return text, title, note
 
 
 # For pages lxml cannot read: comments, scripts and styles (to their end, or the page's), tags, and runs

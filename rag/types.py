@@ -19,6 +19,7 @@ class Document:
     mtime_ns: int
     title: str | None = None
     page_starts: tuple[int, ...] = ()  # PDF: offset in `text` where each page begins
+    notes: tuple[str, ...] = ()  # one line each: how the file was read, where that is worth saying
 
     def page_at(self, offset: int) -> int | None:
         """1-based page number holding `offset`, for PDFs."""
@@ -82,6 +83,8 @@ class IndexReport:
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # files read, but not the usual way
+    empty: list[str] = field(default_factory=list)  # read, but nothing kept after cleaning
     seconds: float = 0.0
 
     @property

@@ -11,7 +11,7 @@ from functools import cache
 
 import pytest
 
-from rag.clean import classify, paragraph_key, repeated_keys
+from rag.clean import PIECE_CHARS, classify, paragraph_key, repeated_keys
 from rag.load import load
 from rag.types import Paragraph
 from tests.conftest import SEEDS, collapse
@@ -271,3 +271,19 @@ def test_short_document_of_medium_sentences_is_kept(text: str) -> None:
     paragraphs = classify(text)
     assert len(paragraphs) == len(FACTS)
     assert all(p.kept for p in paragraphs)
+
+
+def test_a_page_that_lost_its_breaks_is_judged_in_pieces() -> None:
+    """A whole report on one line is not one paragraph: two spam words somewhere in it once made all
+    of it "spam". Judged in pieces cut at sentence ends, only the piece holding the spam goes."""
+    spam = "Buy replica watches and cheap replicas at our casino today."
+    prose = [text for prefix in SEED_PREFIXES for text in kept(prefix)]
+    middle = len(prose) // 2
+    line = " ".join([*prose[:middle], spam, *prose[middle:]])
+    paragraphs = classify(line)
+    assert len(line) > 10 * PIECE_CHARS
+    assert all(p.end - p.start <= PIECE_CHARS for p in paragraphs)
+    assert " ".join(p.text for p in paragraphs).split() == line.split()  # every word, in order
+    (dropped,) = [p for p in paragraphs if not p.kept]
+    assert spam in dropped.text and dropped.reason == "spam"
+    assert all(p.text.endswith((".", '"', "”", "’", ")")) for p in paragraphs[:-1] if p.kept)

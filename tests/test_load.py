@@ -339,3 +339,31 @@ def test_overlapping_folders_index_each_file_once(tmp_path: Path) -> None:
     (tmp_path / "sub" / "a.txt").write_text("Some text.")
     files, _ = discover([tmp_path, tmp_path / "sub"])
     assert [doc for doc, _ in files] == ["sub/a.txt"]
+
+
+def test_html_text_run_longer_than_the_parser_reads_is_kept_with_a_note(tmp_path: Path) -> None:
+    """libxml2 drops a text node over 10,000,000 characters: the page's other text came through and
+    the run vanished without a word. Now the whole page is read as plain text, and a note says so."""
+    run = " ".join(f"The panel met on day {i} and agreed the plan." for i in range(240_000))
+    assert len(run) > 10_000_000
+    page = tmp_path / "huge.html"
+    page.write_text(
+        "<html><head><title>Panel log</title></head><body><h1>Panel log</h1>"
+        "<p>The review was chaired by an independent social worker and reported in March.</p>"
+        f"<p>{run}</p></body></html>"
+    )
+    doc = load("huge.html", page)
+    assert "The review was chaired by an independent social worker" in doc.text
+    assert "The panel met on day 0 and" in doc.text and "on day 239999 and agreed the plan." in doc.text
+    assert doc.title == "Panel log"
+    (note,) = doc.notes
+    assert note.startswith(f"{page}: a text run of ") and "longer than the HTML parser reads" in note
+    assert "\n" not in note
+
+
+def test_ordinary_html_has_no_notes(tmp_path: Path) -> None:
+    page = tmp_path / "page.html"
+    page.write_text(
+        "<html><body><p>The review was chaired by an independent social worker.</p></body></html>"
+    )
+    assert load("page.html", page).notes == ()

@@ -59,11 +59,13 @@ class Documents:
             return (*self._outcome(str(exc), failed=True), None)
         finally:
             discard(files)  # indexed (copied to uploads/) or refused: gradio's copy goes either way
+        indexed = [doc for doc in report.added if doc not in report.empty]
         message = (
-            f"Indexed {', '.join(report.added) or 'nothing new'} in {report.seconds:.1f} s: now "
+            f"Indexed {', '.join(indexed) or 'nothing new'} in {report.seconds:.1f} s: now "
             f"{report.documents} documents, {report.chunks} chunks."
         )
-        return (*self._outcome(" ".join([message, *report.errors]), failed=bool(report.errors)), None)
+        problems = [*report.errors, *report.notes]
+        return (*self._outcome(" ".join([message, *problems]), failed=bool(problems)), None)
 
     def remove(self, doc: str | None) -> tuple[Any, ...]:
         if not doc:
