@@ -34,6 +34,7 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
 import argparse
+import html
 import math
 import socket
 import subprocess
@@ -195,6 +196,15 @@ CHURN_TEXT = (
 )
 
 
+def churn_cycle(page: Page, path: Path) -> str | None:
+    """Upload `path` and remove it again; what went wrong, or None."""
+    added = html.unescape(str(page.call("upload", "upload", [[page.upload(path)]])[0]))
+    if "Indexed " + path.name not in added:
+        return f"upload {path.name}: {added[:200]}"
+    removed = html.unescape(str(page.call("remove", "click", [path.name])[0]))
+    return None if "Removed" in removed else f"remove {path.name}: {removed[:200]}"
+
+
 def churn_loop(url: str, folder: Path, every: float, stop: threading.Event, tally: Tally) -> None:
     """Upload a new document and remove it again every `every` seconds, as a browser tab does."""
     page = Page(url)
@@ -205,12 +215,11 @@ def churn_loop(url: str, folder: Path, every: float, stop: threading.Event, tall
             path = folder / f"churn_{n:05d}.txt"
             path.write_text(CHURN_TEXT.format(n=n, days=n % 20 + 5), encoding="utf-8")
             try:
-                page.call("upload", "upload", [[page.upload(path)]])
-                status = page.call("remove", "click", [path.name])[0]
-                if "Removed" not in str(status):
-                    tally.errors.append(f"remove {path.name}: {str(status)[:200]}")
+                problem = churn_cycle(page, path)
             except Exception as exc:  # a failed cycle counts as an error, with its message
-                tally.errors.append(f"churn {path.name}: {type(exc).__name__}: {str(exc)[:200]}")
+                problem = f"churn {path.name}: {type(exc).__name__}: {str(exc)[:200]}"
+            if problem:
+                tally.errors.append(problem)
             path.unlink()
             took = time.perf_counter() - started
             tally.latencies_ms.append(took * 1000)

@@ -38,8 +38,8 @@ def hold(gen: Path) -> IO[bytes] | None:
 
 
 def delete_if_unheld(gen: Path) -> bool:
-    """Delete a committed generation no reader holds; False (kept) while one does. Only a writer
-    calls this, so no reader can come to hold `gen` anew: it is no longer CURRENT."""
+    """Delete a committed generation no reader holds; False (kept) while one does. Called only for a
+    generation that is no longer CURRENT, so no reader comes to hold it anew (`hold` sees it go)."""
     try:
         probe = (gen / MANIFEST).open("rb")
     except FileNotFoundError:

@@ -12,7 +12,7 @@ from rag.config import Config
 from rag.engine import Engine
 from rag.generations import delete_if_unheld, hold
 from rag.indexer import build_index
-from rag.store import IndexReader
+from rag.store import IndexReader, IndexWriter
 
 CLEVELAND = "Who chaired the inquiry into the Cleveland child abuse cases?"
 NEW_DOC = (
@@ -107,3 +107,18 @@ def test_a_deleted_generation_cannot_be_held(tmp_path: Path) -> None:
     held.close()
     assert delete_if_unheld(gen) and not gen.exists()
     assert hold(gen) is None
+
+
+def test_a_reader_letting_go_during_a_build_never_takes_the_writers_lock(tmp_path: Path) -> None:
+    """A reader closed while a build runs deletes its replaced generation without the build's lock:
+    taking it, even for a moment, made an upload that started then fail as "another `rag index` is
+    writing" (2 of 37 upload/remove cycles in `benchmarks/load.py --churn 2`)."""
+    corpus, config = two_docs(tmp_path), Config(index_dir=tmp_path / "index")
+    build_index([corpus], config)
+    reader = IndexReader(config.index_dir)
+    old = reader.gen
+    (corpus / "harbour.txt").write_text(NEW_DOC, encoding="utf-8")
+    build_index([corpus], config)
+    with IndexWriter(config.index_dir, config.index_settings()):  # a build holds the lock meanwhile
+        reader.close()
+        assert not old.exists()
