@@ -131,7 +131,7 @@ def start_server(index_dir: Path, gradio_dir: Path, log: Path) -> tuple[subproce
             with urllib.request.urlopen(url + "gradio_api/info", timeout=2) as response:
                 if response.status == 200:
                     return proc, url
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, OSError):  # refused, reset, or too busy to answer in time
             pass
         time.sleep(0.5)  # polling interval while the server loads; the loop waits on its answer
     proc.kill()

@@ -49,11 +49,14 @@ class Config:
     # (calibrated on eval/seed_questions.jsonl with eval/calibrate_refusal.py).
     answer_sentences: int = 3
     refusal_threshold: float = 0.53
-    # The trained span reader: "shipped" (models/reader), a folder of one, or "none" for the sentence
-    # composer alone (the default until the reader beats it: README, "Answers"). With a reader, it
-    # refuses below `reader_threshold` of its calibrated P(answerable) (eval/calibrate_reader.py).
-    reader: str = "none"
+    # The trained span reader: "shipped" (models/reader, the default: on questions worded the way
+    # users ask it beats the composer; README, "Answers"), a folder of one, or "none" for the sentence
+    # composer alone. It refuses below `reader_threshold` of its calibrated P(answerable)
+    # (eval/calibrate_reader.py).
+    reader: str = "shipped"
     reader_threshold: float = 0.5
+    # Where the reader finds no span, the composer's sentences answer if its own check passes.
+    composer_fallback: bool = True
     # Generative mode (`--mode llm`): "local" runs a GGUF model with llama-cpp-python in a supervised
     # child process (the `llm` extra; empty path = the packaged SmolLM2-135M-Instruct), "openai" any
     # OpenAI-compatible chat-completions server. Base URL and model fall back to CITERAG_LLM_BASE_URL
@@ -104,6 +107,8 @@ class Config:
             problems.append("refusal_threshold must be between 0 and 2")
         if not 0 <= self.reader_threshold <= 1:
             problems.append("reader_threshold must be between 0 and 1")
+        if not isinstance(self.composer_fallback, bool):
+            problems.append("composer_fallback must be true or false")
         if not self.reader.strip():
             problems.append('reader must be "shipped", "none" or a folder')
         if self.rrf_k < 1:

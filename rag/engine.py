@@ -15,7 +15,7 @@ import numpy as np
 from rag.answer.from_reader import compose as compose_from_readings
 from rag.answer.parts import question_parts
 from rag.answer.reader import Reader, Reading
-from rag.compose import REFUSAL, Composer, Composition
+from rag.compose import REFUSAL, Composer, Composition, missing_numbers
 from rag.config import Config
 from rag.conversation import cited_before, resolve
 from rag.embed import Embedder
@@ -191,14 +191,13 @@ class Engine:
             candidates = self._candidates_for(found)
             if self.span_reader is not None:
                 composition, short = self._read(query, found.passages, candidates)
-            else:
-                # A follow-up's answer must fit both what was asked and what it refers to.
-                vector = found.vector if found.vector is not None else self.embedder.encode([query])[0]
-                if query != question:
-                    blend = vector + self.embedder.encode([question])[0]
-                    vector = blend / np.linalg.norm(blend)
-                weights = self.composer.term_weights(question, self.reader.lexical)
-                composition = self.composer.compose(vector, weights, found.passages, candidates, question)
+                if not composition.abstained and missing_numbers(question, found.passages):
+                    # "the Children Act 2004" when the documents name only 1989: not in the documents
+                    composition, short = Composition(REFUSAL, [], True, composition.confidence), None
+            if self.span_reader is None or (composition.abstained and self.config.composer_fallback):
+                composed = self._compose(question, query, found, candidates)
+                if self.span_reader is None or not composed.abstained:
+                    composition = composed
         done = time.perf_counter()
         timings = {
             **found.timings_ms,
@@ -218,6 +217,20 @@ class Engine:
             short_answer=short,
         )
         return Draft(answer, candidates, started)
+
+    def _compose(
+        self, question: str, query: str, found: _Found, candidates: dict[str, Candidate]
+    ) -> Composition:
+        """The sentence composer's answer: without a reader, or where the reader finds no span but the
+        composer's evidence check passes ("What did she say about inspections?" asks for a sentence,
+        not the short span a reader trained on SQuAD looks for)."""
+        # A follow-up's answer must fit both what was asked and what it refers to.
+        vector = found.vector if found.vector is not None else self.embedder.encode([query])[0]
+        if query != question:
+            blend = vector + self.embedder.encode([question])[0]
+            vector = blend / np.linalg.norm(blend)
+        weights = self.composer.term_weights(question, self.reader.lexical)
+        return self.composer.compose(vector, weights, found.passages, candidates, question)
 
     def _read(
         self, question: str, passages: list[Passage], candidates: dict[str, Candidate]

@@ -15,6 +15,7 @@ from rag.types import Answer
 from tests.conftest import ROOT, SEEDS, collapse
 
 QUESTIONS = load_questions(ROOT / "eval" / "seed_questions.jsonl")
+READER_FLOORS = (0.79, 0.68, 0.06)  # measured by default (reader, composer fallback): 0.829, 0.725, 0.026
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +26,20 @@ def engine(seed_index: Config) -> Engine:
 
 
 @pytest.fixture(scope="module")
+def composer(seed_index: Config) -> Engine:
+    e = Engine(seed_index.with_(reader="none"))
+    e.warm()
+    return e
+
+
+@pytest.fixture(scope="module")
 def answers(engine: Engine) -> dict[str, Answer]:
     return {q["id"]: engine.ask(q["question"]) for q in QUESTIONS}
+
+
+@pytest.fixture(scope="module")
+def composer_answers(composer: Engine) -> dict[str, Answer]:
+    return {q["id"]: composer.ask(q["question"]) for q in QUESTIONS}
 
 
 def assert_citations_valid(answer: Answer) -> None:
@@ -80,9 +93,14 @@ def test_a_follow_up_finds_its_passage_only_with_history(engine: Engine) -> None
     assert not with_history.abstained
 
 
-def test_a_follow_up_about_him_quotes_his_document_not_another_on_the_topic(engine: Engine) -> None:
+@pytest.mark.parametrize("answerer", ["engine", "composer"])
+def test_a_follow_up_about_him_quotes_his_document_not_another_on_the_topic(
+    answerer: str, request: pytest.FixtureRequest
+) -> None:
     """Another article has a sentence closer to "multi-agency working"; "he" is the ADCS president,
-    so with the earlier answer's citations in the history every citation comes from his statement."""
+    so with the earlier answer's citations in the history every citation comes from his statement.
+    (The composer quotes his sentence on it; the reader, picking a span, another of his.)"""
+    engine: Engine = request.getfixturevalue(answerer)
     first = "Who is Steve Crocker?"
     answer = engine.ask(first)
     crocker = "004_e56172278690337e.txt"
@@ -91,9 +109,11 @@ def test_a_follow_up_about_him_quotes_his_document_not_another_on_the_topic(engi
     cited = {"role": "assistant", "content": answer.answer, "citations": answer.to_dict()["citations"]}
     kept = engine.ask(follow_up, history=[{"role": "user", "content": first}, cited])
     assert not kept.abstained and {c.doc for c in kept.citations} == {crocker}
-    assert "multi-agency" in kept.answer
-    plain = engine.ask(follow_up, history=[{"role": "user", "content": first}, {**cited, "citations": []}])
-    assert crocker not in {c.doc for c in plain.citations}
+    assert answerer == "engine" or "multi-agency" in kept.answer
+    if answerer == "composer":  # without the citations another article's sentence is closer
+        uncited = {**cited, "citations": []}
+        plain = engine.ask(follow_up, history=[{"role": "user", "content": first}, uncited])
+        assert crocker not in {c.doc for c in plain.citations}
 
 
 def test_history_is_an_argument_not_state(engine: Engine) -> None:
@@ -103,9 +123,21 @@ def test_history_is_an_argument_not_state(engine: Engine) -> None:
     assert engine.ask(question).answer == before.answer
 
 
-def test_targets_on_the_evaluation_set(answers: dict[str, Answer]) -> None:
-    """Floors a little below the measured figures (key facts 0.842, refusal recall 0.75 on 40
-    unanswerable questions, false refusals 0.066), so a regression fails here."""
+@pytest.mark.parametrize(
+    ("answerer", "floors"),
+    [
+        # The default: the reader, the composer where it finds nothing.
+        ("answers", READER_FLOORS),
+        # The composer: measured key facts 0.842, refusal recall 0.75, false refusals 0.066.
+        ("composer_answers", (0.81, 0.72, 0.09)),
+    ],
+)
+def test_targets_on_the_evaluation_set(
+    answerer: str, floors: tuple[float, float, float], request: pytest.FixtureRequest
+) -> None:
+    """Floors a little below the measured figures (key facts, refusal recall on 40 unanswerable
+    questions, false refusals at most), so a regression fails here."""
+    answers: dict[str, Answer] = request.getfixturevalue(answerer)
     answerable = [q for q in QUESTIONS if q["answerable"]]
     unanswerable = [q for q in QUESTIONS if not q["answerable"]]
 
@@ -116,9 +148,9 @@ def test_targets_on_the_evaluation_set(answers: dict[str, Answer]) -> None:
     key_facts = sum(has_facts(q) for q in answerable) / len(answerable)
     refused = sum(answers[q["id"]].abstained for q in unanswerable) / len(unanswerable)
     false_refusals = sum(answers[q["id"]].abstained for q in answerable) / len(answerable)
-    assert key_facts >= 0.81
-    assert refused >= 0.72
-    assert false_refusals <= 0.09
+    assert key_facts >= floors[0]
+    assert refused >= floors[1]
+    assert false_refusals <= floors[2]
 
 
 def test_answer_json_contract(engine: Engine) -> None:

@@ -129,8 +129,9 @@ def test_ask_prints_the_answer_then_its_sources(
 ) -> None:
     assert answer_text.returncode == 0, answer_text.stderr
     lines = answer_text.stdout.splitlines()
-    assert lines[0] == answer_json["answer"] and lines[1] == ""
-    sources = lines[2:]
+    assert lines[:2] == [f"Answer: {answer_json['short_answer']['text']}", ""]  # the asked fact first
+    assert lines[2] == answer_json["answer"] and lines[3] == ""
+    sources = lines[4:]
     assert len(sources) == len(answer_json["citations"])
     assert sources[0].startswith('[1] 002_325d7f82ffdefe65.txt: "')
     for line, c in zip(sources, answer_json["citations"], strict=True):
@@ -141,7 +142,7 @@ def test_a_noise_question_is_refused(noise_json: dict[str, Any]) -> None:
     assert noise_json["abstained"] is True
     assert noise_json["answer"] == REFUSAL == "I couldn't find this in the documents."
     assert noise_json["citations"] == []
-    assert noise_json["confidence"] < Config().refusal_threshold
+    assert noise_json["confidence"] < Config().active_threshold
     assert noise_json["passages"]  # still offered, as related reading
 
 
@@ -172,9 +173,10 @@ def test_user_mistakes_exit_2_with_one_line(index_dir: str, args: list[str], wor
 
 
 def answer_blocks(stdout: str) -> list[list[str]]:
-    """The lines printed after each "> " prompt that got an answer (not /new, not the final empty line)."""
+    """The lines printed after each "> " prompt that got an answer (not /new, not the final empty line),
+    from the cited sentences on: the short answer's line and the blank after it are left out."""
     blocks = [block.strip("\n").splitlines() for block in stdout.split("\n> ")[1:]]
-    return [b for b in blocks if b]
+    return [b[2:] if b[0].startswith("Answer: ") else b for b in blocks if b]
 
 
 def test_chat_answers_each_question_with_sources(chat: subprocess.CompletedProcess[str]) -> None:

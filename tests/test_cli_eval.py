@@ -68,9 +68,9 @@ def test_floors_on_the_seed_set(seed_run: tuple[Path, str]) -> None:
     s = _summary(seed_run[0])
     assert s["answer"]["citation_validity"] == 1.0
     assert s["answer"]["groundedness"] >= 0.97
-    assert s["answer"]["all_facts"] >= 0.80  # measured 0.842
-    assert s["refusal"]["recall"] >= 0.71  # 0.75
-    assert s["refusal"]["precision"] >= 0.82  # 0.857
+    assert s["answer"]["all_facts"] >= 0.79  # measured 0.829 (the default: reader, composer fallback)
+    assert s["refusal"]["recall"] >= 0.68  # 0.725
+    assert s["refusal"]["precision"] >= 0.88  # 0.929
     assert s["retrieval"]["evidence_recall@5"] >= 0.95  # 0.987
     assert s["retrieval"]["mrr@10"] >= 0.84  # 0.876
     assert s["retrieval"]["ndcg@10"] >= 0.87  # 0.905

@@ -31,7 +31,8 @@ pupils of any school in the district.
 
 @pytest.fixture(scope="module")
 def seed_engine(seed_index: Config) -> Iterator[Engine]:
-    engine = Engine(seed_index.with_(reader="shipped"))
+    """The reader alone: these tests are about what it reads, not the composer's fallback."""
+    engine = Engine(seed_index.with_(reader="shipped", composer_fallback=False))
     yield engine
     engine.close()
 
@@ -129,9 +130,28 @@ def test_a_missing_or_damaged_reader_is_one_clear_line(tmp_path: Path, seed_inde
 
 
 def test_without_a_reader_the_sentence_composer_answers(seed_index: Config) -> None:
-    engine = Engine(seed_index)  # reader = "none" is the default
+    engine = Engine(seed_index.with_(reader="none"))
     try:
         answer = engine.ask("How often are children in care visited by their social worker?")
     finally:
         engine.close()
     assert answer.short_answer is None and answer.to_dict()["short_answer"] is None
+
+
+def test_where_the_reader_finds_no_span_the_composers_sentences_answer(seed_engine: Engine) -> None:
+    """ "What did she say about X?" asks for a sentence, not the short span a reader trained on SQuAD
+    looks for: where the reader finds none, the composer answers if its own check passes."""
+    question = (
+        "Munro wanted inspections to follow the child through services; what did Meg Munn think of "
+        "tracking individual children through the system?"
+    )
+    fallback = Engine(seed_engine.config.with_(composer_fallback=True))
+    try:
+        answered = fallback.ask(question)
+    finally:
+        fallback.close()
+    alone = seed_engine.ask(question)
+    assert alone.abstained and alone.short_answer is None
+    assert not answered.abstained and answered.short_answer is None
+    assert "journey" in answered.answer and answered.citations
+    assert "002_325d7f82ffdefe65.txt" in {c.doc for c in answered.citations}

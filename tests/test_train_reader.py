@@ -15,7 +15,7 @@ from rag.answer.train_reader import DATA
 from tests.conftest import ROOT
 
 
-def train(out: Path, work: Path, steps: int) -> subprocess.CompletedProcess[str]:
+def train(out: Path, work: Path, steps: int, *more: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "rag.answer.train_reader", "--limit-questions", "40", "--max-steps"]
     args = [
         str(steps),
@@ -27,6 +27,7 @@ def train(out: Path, work: Path, steps: int) -> subprocess.CompletedProcess[str]
         "20",
         "--checkpoint-every",
         "1",
+        *more,
     ]
     return subprocess.run(
         [*command, *args], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False
@@ -37,8 +38,9 @@ def train(out: Path, work: Path, steps: int) -> subprocess.CompletedProcess[str]
 @pytest.mark.skipif(not DATA.is_file(), reason="the shared SQuAD training file is not beside the project")
 def test_training_runs_end_to_end_resumes_and_writes_a_loadable_model(tmp_path: Path) -> None:
     out, work = tmp_path / "reader", tmp_path / "work"
-    first = train(out, work, 1)
+    first = train(out, work, 2, "--stop-after", "1")  # step 1 of a 2-step schedule, then stop
     assert first.returncode == 0, first.stderr[-2000:]
+    assert "stopped at step 1 of 2" in first.stderr and not (out / "reader.json").exists()
     again = train(out, work, 2)  # the checkpoint of step 1 is taken up, one more step is trained
     assert again.returncode == 0, again.stderr[-2000:]
     assert "resuming from step 1 of 2" in again.stderr

@@ -22,6 +22,17 @@ class Feature:
     end: int
 
 
+MAX_QUESTION = 96  # word pieces of the question a window keeps, so the context always has room
+
+
+def clip_question(tokenizer: Any, question: str) -> str:
+    """The question's last MAX_QUESTION word pieces: the tokenizer cannot cut a window whose question
+    alone fills it, and a long message usually puts what it asks at its end."""
+    enc = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
+    offsets = enc["offset_mapping"]
+    return question if len(offsets) <= MAX_QUESTION else question[offsets[-MAX_QUESTION][0] :]
+
+
 def encode(tokenizer: Any, questions: list[str], contexts: list[str]) -> Any:
     """The tokenizer's windows for each (question, context), with character offsets of each token."""
     return tokenizer(

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.answer.features import encode
+from rag.answer.features import clip_question, encode
 from rag.answer.spans import MAX_ANSWER_TOKENS, best_span
 from rag.errors import UserError
 
@@ -110,6 +110,7 @@ class Reader:
             return []
         self.warm()
         with self._lock:  # a fast tokenizer sets its truncation per call: "Already borrowed" if shared
+            question = clip_question(self._tokenizer, question)
             enc = encode(self._tokenizer, [question] * len(contexts), contexts)
         windows = len(enc["input_ids"])
         width = max(len(ids) for ids in enc["input_ids"])

@@ -47,6 +47,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--checkpoint-every", type=int, default=200)
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: all)")
+    p.add_argument(
+        "--stop-after", type=int, default=0, help="end this run at that step, on --max-steps' schedule"
+    )
     p.add_argument("--limit-questions", type=int, default=0, help="use only the first N questions (tests)")
     p.add_argument("--dev-examples", type=int, default=1500, help="held-out examples for the figures")
     p.add_argument("--no-check", action="store_true", help="skip the data checksum (a small test file)")
@@ -59,6 +62,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         or args.batch < 1
         or not 0 <= args.negative_rate <= 1
         or args.lr <= 0
+        or args.stop_after < 0
     ):
         p.error("examples and batch must be positive, negative-rate in 0..1, lr positive")
     return args
@@ -156,7 +160,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     checkpoint = args.work / "checkpoint.pt"
     # What a checkpoint must match to be resumed. --max-steps may differ: a run can be shortened (or
     # lengthened) midway, and its learning rate then decays to zero at the new last step.
-    ignored = ("threads", "checkpoint_every", "out", "work", "max_steps", "dev_examples")
+    ignored = ("threads", "checkpoint_every", "out", "work", "max_steps", "stop_after", "dev_examples")
     settings = {k: str(v) for k, v in vars(args).items() if k not in ignored}
     step = 0
     if checkpoint.exists():
@@ -170,7 +174,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     model.train()
     started, losses = time.perf_counter(), []
     bar = tqdm(total=total, initial=step, desc="training reader", unit="step", file=sys.stderr)
-    while step < total:
+    last = min(total, args.stop_after) if args.stop_after else total
+    while step < last:
         loss = model(**tensors(plan[step])).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
@@ -181,7 +186,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         losses.append(loss.item())
         bar.update(1)
         bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.3f}")
-        if step % args.checkpoint_every == 0 or step == total:
+        if step % args.checkpoint_every == 0 or step == last:
             state = {
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
@@ -192,6 +197,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             torch.save(state, checkpoint.with_suffix(".tmp"))
             os.replace(checkpoint.with_suffix(".tmp"), checkpoint)
     bar.close()
+    if step < total:  # a later run resumes from this checkpoint, on its own --max-steps' schedule
+        print(f"stopped at step {step} of {total}, checkpointed in {checkpoint}", file=sys.stderr)
+        return {"dev": {}, "stopped_at": step}
     seconds = time.perf_counter() - started
     info = {
         "base": BASE,
