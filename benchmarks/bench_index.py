@@ -58,22 +58,23 @@ def make_corpus(target: Path, copies: int, seed: int = 0, one_line: bool = False
     returns the number of files written."""
     target.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    files: dict[str, list[str]] = {}
+    files: dict[str, str] = {}
     for src in sorted(SEEDS.glob("*.txt")):
-        paragraphs = [p.strip() for p in _BLANK.split(src.read_text(encoding="utf-8")) if p.strip()]
-        files[src.name] = paragraphs
+        text = src.read_text(encoding="utf-8")
+        files[src.name] = text
+        paragraphs = [p.strip() for p in _BLANK.split(text) if p.strip()]
         for k in range(1, copies + 1):
             shuffled = list(paragraphs)
             rng.shuffle(shuffled)
             # The tag makes each paragraph's key differ between copies, so the cleaner does not drop
             # it as "repeated across documents" and chunk ids differ; repeats within a copy remain.
-            files[f"{src.stem}_copy{k:03d}.txt"] = [f"{p} [{k}]" for p in shuffled]
+            files[f"{src.stem}_copy{k:03d}.txt"] = "\n\n".join(f"{p} [{k}]" for p in shuffled) + "\n"
     if one_line:
-        line = " ".join(" ".join(p.split()) for paragraphs in files.values() for p in paragraphs)
+        line = " ".join(" ".join(text.split()) for text in files.values())
         (target / "one_line.txt").write_text(line + "\n", encoding="utf-8")
         return 1
-    for name, paragraphs in files.items():
-        (target / name).write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
+    for name, text in files.items():
+        (target / name).write_text(text, encoding="utf-8")
     return len(files)
 
 

@@ -189,15 +189,17 @@ class Engine:
         candidates: dict[str, Candidate] = {}
         if found.passages:
             candidates = self._candidates_for(found)
-            if self.span_reader is not None:
+            if self.span_reader is None:
+                composition = self._compose(question, query, found, candidates)
+            else:
                 composition, short = self._read(query, found.passages, candidates)
-                if not composition.abstained and missing_numbers(question, found.passages):
+                if composition.abstained and self.config.composer_fallback:
+                    composed = self._compose(question, query, found, candidates)
+                    composition = composition if composed.abstained else composed
+                elif not composition.abstained and missing_numbers(question, found.passages):
                     # "the Children Act 2004" when the documents name only 1989: not in the documents
+                    # (the composer's own answers pass the same check)
                     composition, short = Composition(REFUSAL, [], True, composition.confidence), None
-            if self.span_reader is None or (composition.abstained and self.config.composer_fallback):
-                composed = self._compose(question, query, found, candidates)
-                if self.span_reader is None or not composed.abstained:
-                    composition = composed
         done = time.perf_counter()
         timings = {
             **found.timings_ms,

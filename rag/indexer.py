@@ -59,6 +59,7 @@ def build_index(
     files, warnings = discover(paths)
     errors: list[str] = []
     notes: list[str] = []
+    empty: list[str] = []  # read, but nothing left after cleaning
     for w in warnings:
         warn(w)
     roots = [Path(p).resolve() for p in paths]
@@ -98,6 +99,7 @@ def build_index(
         prepared = _prepare(loaded, removed, existing, embedder, config, progress)
         for p in prepared:
             if not p.chunks:
+                empty.append(p.document.doc)
                 message = f"{p.document.path}: no text left after cleaning; nothing indexed"
                 warn(message)
                 errors.append(message)
@@ -121,7 +123,7 @@ def build_index(
         removed=removed,
         errors=errors,
         notes=notes,
-        empty=sorted(p.document.doc for p in prepared if not p.chunks),
+        empty=sorted(empty),
         seconds=round(time.perf_counter() - started, 3),
     )
 

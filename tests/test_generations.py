@@ -29,6 +29,17 @@ def two_docs(tmp_path: Path) -> Path:
     return corpus
 
 
+def held_and_replaced(tmp_path: Path) -> tuple[Path, Config, IndexReader]:
+    """Two documents indexed, a reader opened on them, then a build adding a third: the reader holds
+    the generation that build replaced."""
+    corpus, config = two_docs(tmp_path), Config(index_dir=tmp_path / "index")
+    build_index([corpus], config)
+    reader = IndexReader(config.index_dir)
+    (corpus / "harbour.txt").write_text(NEW_DOC, encoding="utf-8")
+    build_index([corpus], config)
+    return corpus, config, reader
+
+
 def test_a_reader_opened_before_a_build_reads_the_old_state_to_its_end(tmp_path: Path) -> None:
     corpus, config = two_docs(tmp_path), Config(index_dir=tmp_path / "index")
     build_index([corpus], config)
@@ -71,11 +82,7 @@ def test_an_engine_opened_before_a_build_answers_after_it(tmp_path: Path) -> Non
 
 
 def test_a_build_keeps_a_held_generation_and_the_next_removes_it_once_free(tmp_path: Path) -> None:
-    corpus, config = two_docs(tmp_path), Config(index_dir=tmp_path / "index")
-    build_index([corpus], config)
-    first = IndexReader(config.index_dir)
-    (corpus / "harbour.txt").write_text(NEW_DOC, encoding="utf-8")
-    build_index([corpus], config)
+    corpus, config, first = held_and_replaced(tmp_path)
     first._let_go.detach()[2][0].close()  # the hold ends without clean-up, as in a killed reader
     assert first.gen.exists()
     (corpus / "harbour.txt").unlink()
@@ -84,12 +91,8 @@ def test_a_build_keeps_a_held_generation_and_the_next_removes_it_once_free(tmp_p
 
 
 def test_a_reader_dropped_without_close_lets_go_when_collected(tmp_path: Path) -> None:
-    corpus, config = two_docs(tmp_path), Config(index_dir=tmp_path / "index")
-    build_index([corpus], config)
-    forgotten = IndexReader(config.index_dir)
+    _, _, forgotten = held_and_replaced(tmp_path)
     old = forgotten.gen
-    (corpus / "harbour.txt").write_text(NEW_DOC, encoding="utf-8")
-    build_index([corpus], config)
     assert old.exists()
     forgotten.db.close()
     del forgotten
@@ -113,12 +116,8 @@ def test_a_reader_letting_go_during_a_build_never_takes_the_writers_lock(tmp_pat
     """A reader closed while a build runs deletes its replaced generation without the build's lock:
     taking it, even for a moment, made an upload that started then fail as "another `rag index` is
     writing" (2 of 37 upload/remove cycles in `benchmarks/load.py --churn 2`)."""
-    corpus, config = two_docs(tmp_path), Config(index_dir=tmp_path / "index")
-    build_index([corpus], config)
-    reader = IndexReader(config.index_dir)
+    _, config, reader = held_and_replaced(tmp_path)
     old = reader.gen
-    (corpus / "harbour.txt").write_text(NEW_DOC, encoding="utf-8")
-    build_index([corpus], config)
     with IndexWriter(config.index_dir, config.index_settings()):  # a build holds the lock meanwhile
         reader.close()
         assert not old.exists()
