@@ -4,7 +4,7 @@ Asks every question of eval/seed_questions.jsonl `--rounds` times in one process
 and reports p50/p95/max of the total and of retrieve, rerank and compose, and the share of refusals.
 With the reader (`--reader shipped`, the default here) compose is the reading; `--reader none`
 measures the sentence composer.
-Run: `.venv/bin/python benchmarks/bench_ask.py [--rounds 3] [--reader shipped|none|FOLDER]`
+Run: `.venv/bin/python benchmarks/bench_ask.py [--rounds 3] [--reader shipped|none|FOLDER] [--reader-first N]`
 (`make bench` runs it too).
 """
 
@@ -40,11 +40,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=3, help="passes over all questions (default 3)")
     parser.add_argument("--reader", default="shipped", help="shipped (models/reader), none, or a folder")
+    parser.add_argument(
+        "--reader-first",
+        type=int,
+        default=None,
+        help="settings' reader_first",
+    )
     parser.add_argument("--json-out", type=Path, default=DEFAULT_JSON)
     args = parser.parse_args(argv)
     questions = [row["question"] for row in load_questions(QUESTIONS)]
     with tempfile.TemporaryDirectory(prefix="bench_ask_") as tmp:
         config = Config(index_dir=Path(tmp) / "index", reader=args.reader)
+        if args.reader_first is not None:
+            config = config.with_(reader_first=args.reader_first)
         build_index([SEEDS], config)
         engine = Engine(config)
         engine.warm()
@@ -65,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         "questions": len(questions),
         "rounds": args.rounds,
         "reader": args.reader,
+        "reader_first": config.reader_first,
         "ms": figures,
         "refused_share": round(refused / (len(questions) * args.rounds), 3),
         "target_p50_under_150ms": figures["total"]["p50"] < ASK_P50_MS,
@@ -73,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(
         f"citerag ask benchmark: {len(questions)} questions x {args.rounds} rounds (seed index), "
-        f"reader {args.reader}"
+        f"reader {args.reader}, reader_first {config.reader_first}"
     )
     if busy is not None and busy > 0.1:
         print(f"  warning: other processes kept {busy:.2f} cores busy; figures are noisy")

@@ -14,7 +14,7 @@ import numpy as np
 
 from rag.answer.from_reader import compose as compose_from_readings
 from rag.answer.parts import question_parts
-from rag.answer.reader import Reader, Reading
+from rag.answer.reader import UNREAD, Reader, Reading
 from rag.compose import REFUSAL, Composer, Composition, missing_numbers
 from rag.config import Config
 from rag.conversation import cited_before, resolve
@@ -240,7 +240,13 @@ class Engine:
         """The reader's answer over the passages, as the composer's Composition plus the short answer."""
         assert self.span_reader is not None
         texts = {p.doc: self.reader.document_text(p.doc) for p in passages}
-        contexts, readings = self.read(question, passages)
+        contexts = [texts[p.doc][p.start : p.end] for p in passages]
+        first = self.config.reader_first or len(contexts)
+        readings = self.span_reader.read(question, contexts[:first])
+        if self._answered(readings):  # the passages further down are not read
+            readings += [UNREAD] * len(contexts[first:])
+        else:
+            readings += self.span_reader.read(question, contexts[first:])
         parts = [self.span_reader.read(part, contexts) for part in question_parts(question)]
         read = compose_from_readings(
             passages,
@@ -256,6 +262,14 @@ class Engine:
             return Composition(REFUSAL, [], True, read.confidence), None
         text = " ".join(f"{c.quote} [{c.n}]" for c in read.citations)
         return Composition(text, read.citations, False, read.confidence), read.short_answer
+
+    def _answered(self, readings: list[Reading]) -> bool:
+        """Whether one of these readings is an answer the reader would give."""
+        assert self.span_reader is not None
+        margins = [r.margin for r in readings if r.start is not None]
+        return bool(margins) and (
+            self.span_reader.calibration.probability(max(margins)) >= self.config.reader_threshold
+        )
 
     def read(self, question: str, passages: list[Passage]) -> tuple[list[str], list[Reading]]:
         """The passages' source text (offsets into the file, not the collapsed chunk text) and the

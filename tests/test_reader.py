@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer.parts import question_parts
 from rag.answer.reader import DEFAULT_READER, Reader
 from rag.config import Config
 from rag.engine import Engine
@@ -72,6 +73,37 @@ def test_every_seed_answer_marks_its_short_answer_at_its_place_in_the_file(seed_
         assert short.text in cited.quote
         answered += 1
     assert answered >= len(questions) // 2
+
+
+def test_passages_below_the_top_one_are_read_only_when_it_holds_no_answer(seed_index: Config) -> None:
+    """`reader_first = 1`: an answer found in the top passage is the whole reading (so it cites that
+    passage alone); where the reader finds none there, the rest are read and one of them leads."""
+    questions = [str(q["question"]) for q in load_questions(ROOT / "eval" / "seed_questions.jsonl")]
+    single = [q for q in questions if not question_parts(q)][:40]
+    engine = Engine(seed_index.with_(reader="shipped", reader_first=1, composer_fallback=False))
+    try:
+        went_on = 0
+        for q in single:
+            answer = engine.ask(q)
+            if answer.abstained:
+                continue
+            assert answer.short_answer is not None
+            top = answer.passages[0]
+            if answer.short_answer.chunk_id == top.chunk_id:
+                assert {c.chunk_id for c in answer.citations} == {top.chunk_id}
+            else:
+                went_on += 1
+                _, (reading,) = engine.read(q, [top])
+                assert (
+                    reading.start is None
+                    or engine.span_reader.calibration.probability(  # type: ignore[union-attr]
+                        reading.margin
+                    )
+                    < engine.config.reader_threshold
+                )
+        assert went_on >= 1
+    finally:
+        engine.close()
 
 
 def test_the_fact_itself_is_the_short_answer(library: Engine) -> None:

@@ -1,5 +1,6 @@
-"""The reader's answer: the sentence holding the best span first, the short answer marked in it, and
-further sentences only where another passage offers a distinct answer span of its own.
+"""The reader's answer: the sentence holding the span of the highest-ranked passage the reader accepts
+first, the short answer marked in it, and further sentences only where another passage offers a
+distinct answer span of its own.
 
 Deterministic, given the readings: the reader has already found, per passage, the best span and how
 much it beats "no answer". The question's confidence is that margin (the best over the passages)
@@ -71,7 +72,7 @@ def compose(
     max_sentences: int,
     parts: Sequence[list[Reading]] = (),
 ) -> ReaderAnswer:
-    """Citations (best first) and the short answer, or a refusal when the calibrated confidence is
+    """Citations (the lead first) and the short answer, or a refusal when the calibrated confidence is
     below `threshold`. `parts` holds the readings of each part of a multi-part question: each part's
     best span is offered next, then the other passages' spans. An offered span joins only if the
     reader finds an answer there (a margin the threshold would accept), it differs from the spans
@@ -83,12 +84,15 @@ def compose(
     confidence = calibration.probability(margin)
     if confidence < threshold:
         return ReaderAnswer([], None, True, confidence)
-    ranked = sorted(found, key=lambda f: -f.reading.score)
+    accepted = calibration.margin_at(threshold)
+    # The lead is the highest-ranked passage the reader accepts, not the highest span score: span
+    # scores are not comparable across passages, and the reranker's order is the better prior.
+    lead = next(f for f in found if calibration.probability(f.reading.margin) >= threshold)
+    ranked = sorted((f for f in found if f is not lead), key=lambda f: -f.reading.score)
     part_found = [_found(passages, r, candidates) for r in parts]
     part_best = [max(spans, key=lambda x: x.reading.score) for spans in part_found if spans]
-    chosen = [ranked[0]]
-    accepted = calibration.margin_at(threshold)
-    for f in part_best + ranked[1:]:
+    chosen = [lead]
+    for f in part_best + ranked:
         if len(chosen) >= max_sentences or f.reading.margin < accepted:
             continue
         words = normalize_tokens(document_text[f.passage.doc][f.start : f.end])

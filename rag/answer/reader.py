@@ -58,6 +58,9 @@ class Reading:
         return self.score - self.null
 
 
+UNREAD = Reading(None, None, float("-inf"), 0.0)  # a context with no span: empty, or left unread
+
+
 class Reader:
     """Reads (question, context) pairs with the shipped or a given reader folder."""
 
@@ -141,7 +144,7 @@ class Reader:
                 best[c] = Reading(offsets[span.first][0], offsets[span.last][1], span.score, null)
             else:
                 best[c] = Reading(prior.start, prior.end, prior.score, null)
-        return [best.get(i, Reading(None, None, float("-inf"), 0.0)) for i in range(len(contexts))]
+        return [best.get(i, UNREAD) for i in range(len(contexts))]
 
 
 def _calibration(info: Path) -> Calibration:
