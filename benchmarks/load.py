@@ -53,7 +53,7 @@ from browser_protocol import Page
 from gradio_client import Client
 from measure import cpu_seconds, other_cores_busy, summary, write_json
 
-from rag.questions import read_questions
+from rag.evaluation import read_questions
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "eval" / "seed_questions.jsonl"

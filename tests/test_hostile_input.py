@@ -23,14 +23,14 @@ from fpdf import FPDF
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.chunk import chunk_document, split_sentences
-from rag.clean import classify
-from rag.embed import Embedder
 from rag.errors import LoadError
-from rag.load import discover, load
+from rag.ingest.chunk import chunk_document, split_sentences
+from rag.ingest.clean import classify
+from rag.ingest.load import discover, load
+from rag.store.embed import Embedder
 from rag.types import Document
 from tests.conftest import collapse
-from tests.test_chunk import all_kept, assert_chunks_valid, covered, make_doc
+from tests.ingest.test_chunk import all_kept, assert_chunks_valid, covered, make_doc
 
 T = TypeVar("T")
 CALL_SECONDS = 10.0  # per load/clean/chunk call on inputs of a few KB (they take milliseconds)

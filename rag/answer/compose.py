@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answer_type import expected_type, offers
-from rag.lexical import QUESTION_WORDS, LexicalIndex, tokenize
-from rag.rerank import Candidate
+from rag.answer.answer_type import expected_type, offers
+from rag.search import Candidate
+from rag.store import QUESTION_WORDS, LexicalIndex, tokenize
 from rag.types import Citation, Passage
 
 REFUSAL = "I couldn't find this in the documents."

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from rag.lexical import QUESTION_WORDS
+from rag.store import QUESTION_WORDS
 
 # Personal pronouns point back to an earlier turn; "their", "it", "that" or "there" usually point
 # inside the question itself ("children who live outside their area"), so they do not count.

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from rag.config import Config
 from rag.errors import UserError
+from rag.evaluation.report import write_report
+from rag.evaluation.scoring import RANK_DEPTH, is_correct, score, summarize
 from rag.types import Question
 
 if TYPE_CHECKING:
@@ -122,9 +124,6 @@ def execute(
     """Answer the questions not done yet, then write the summary and the report; returns the summary."""
     from tqdm import tqdm
 
-    from rag.report import write_report
-    from rag.scoring import summarize
-
     if workers < 1:
         raise UserError("--workers must be at least 1")
     total = len(run.questions)
@@ -177,8 +176,6 @@ def answer_one(engine: Engine, q: Question, k: int, mode: str = "extractive") ->
     """One results.jsonl line: the id, every `rag ask --json` field, the gold fields, the metrics.
     In llm mode a generator's failure is not an error: the line holds the extractive fallback
     (mode "extractive" and its note), scored like any answer."""
-    from rag.scoring import RANK_DEPTH, is_correct, score
-
     try:
         answer = engine.ask(q.question, k=k, mode=mode)
         # Ranking metrics look deeper than k: the same retrieval again with more passages (the answer

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.chunk import collapse
+from rag.answer import normalize_tokens
 from rag.errors import UserError
-from rag.questions import read_questions
+from rag.evaluation.questions import read_questions
+from rag.ingest import collapse
 
-ARTICLES = frozenset({"a", "an", "the"})
 _MARKERS = re.compile(r"((?:\s*\[\d+\])+)")
 
 
@@ -98,13 +97,6 @@ def ndcg_at_k(ranked: Sequence[str], relevant: Collection[str], k: int) -> float
 
 
 # Answer text metrics.
-
-
-def normalize_tokens(text: str) -> list[str]:
-    """SQuAD-style normalisation: case folded, punctuation to spaces (so "everyone’s" still holds
-    "everyone"), articles a/an/the dropped, split on whitespace."""
-    spaced = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in text.casefold())
-    return [t for t in spaced.split() if t not in ARTICLES]
 
 
 def containment(answer: str, facts: Sequence[str]) -> float | None:

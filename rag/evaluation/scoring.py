@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from rag.errors import UserError
-from rag.evaluate import (
+from rag.evaluation.evaluate import (
     answer_sentences,
     citation_precision,
     citation_valid,
@@ -125,7 +125,7 @@ def _short(q: Question, answer: Answer) -> dict[str, float | None]:
 
 
 def _supported(answer: Answer) -> float | None:
-    """Share of the answer's sentences that their cited passages support (rag/support.py checks a
+    """Share of the answer's sentences that their cited passages support (rag/generation/support.py checks a
     generated answer; an extractive one quotes its sources, so all); None for a refusal."""
     if answer.abstained:
         return None

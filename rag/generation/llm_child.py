@@ -1,7 +1,7 @@
 """The local model's own process: llama-cpp-python's OpenAI-compatible server, which exits when the
 `rag` process that started it is gone (even after kill -9), so no model is ever left running.
 
-    python -m rag.llm_child PARENT_PID --model FILE.gguf --host 127.0.0.1 --port N ...
+    python -m rag.generation.llm_child PARENT_PID --model FILE.gguf --host 127.0.0.1 --port N ...
 
 Everything after the parent's pid is llama_cpp.server's own command line.
 """

@@ -4,7 +4,7 @@ use, restarted after a crash, stopped with us.
 llama.cpp is native code: a crash in it (a CPU path that segfaults, a model that trips an assert) would
 take the whole process down, and with `rag serve` every user's chat. Out of process, a crash is one
 failed answer: the generator falls back to the extractive answer with a note, and the next question
-starts a new child. The child watches its parent (rag/llm_child.py), so it never outlives us.
+starts a new child. The child watches its parent (rag/generation/llm_child.py), so it never outlives us.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ class LocalServer:
     def _start(self) -> None:
         port = _free_port()
         command = [
-            sys.executable, "-m", "rag.llm_child", str(os.getpid()),
+            sys.executable, "-m", "rag.generation.llm_child", str(os.getpid()),
             "--model", str(self.model), "--model_alias", self.alias,
             "--host", "127.0.0.1", "--port", str(port),
             "--n_ctx", str(self.context),

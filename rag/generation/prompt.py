@@ -2,7 +2,7 @@
 
 Passages come from documents anyone may have written, so they are fenced in tags and the system
 prompt says that nothing inside them is an instruction. This is a request the model may ignore; the
-real guarantee is after the fact: rag/support.py drops every marker that does not name a passage
+real guarantee is after the fact: rag/generation/support.py drops every marker that does not name a passage
 given here and checks each sentence against the passage it cites.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rag.compose import REFUSAL
+from rag.answer import REFUSAL
 from rag.types import Passage
 
 Message = dict[str, str]

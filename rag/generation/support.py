@@ -22,17 +22,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.chunk import collapse, split_sentences
-from rag.compose import REFUSAL
-from rag.lexical import tokenize
-from rag.rerank import Candidate
+from rag.answer import REFUSAL
+from rag.ingest import collapse, split_sentences
+from rag.search import Candidate
+from rag.store import tokenize
 from rag.types import AnswerSentence, Citation, Passage
 
-# Chosen on hand-written paraphrases and false claims about seed sentences (tests/test_support.py holds
-# them): faithful paraphrases share >= 0.6 of their content words with a source sentence, or reach
-# cosine >= 0.75 with it when worded differently; claims on the same topic that the sentence does not
-# make mostly fall below both. A name or number the cited passage never mentions ("chaired by Lord
-# Laming" against a passage naming Butler-Sloss) makes a sentence unsupported however similar it is.
+# Chosen on hand-written paraphrases and false claims about seed sentences (held by
+# tests/generation/test_support.py): faithful paraphrases share >= 0.6 of their content words with a source
+# sentence, or reach cosine >= 0.75 with it when worded differently; claims on the same topic that the
+# sentence does not make mostly fall below both. A name or number the cited passage never mentions ("chaired
+# by Lord Laming" against a passage naming Butler-Sloss) makes a sentence unsupported however similar it is.
 LEXICAL_SUPPORT = 0.6
 SEMANTIC_SUPPORT = 0.75
 

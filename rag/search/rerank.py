@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from rag.lexical import LexicalIndex
+from rag.store import LexicalIndex
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class CrossEncoderReranker:
         if not candidates:
             return np.zeros(0)
         if self._model is None:
-            from rag.models import cross_encoder
+            from rag.store import cross_encoder
 
             self._model = cross_encoder(self.name, self.device)
         pairs = [(question, c.text) for c in candidates]

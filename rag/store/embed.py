@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from rag.config import Config
-from rag.models import sentence_transformer
+from rag.store.models import sentence_transformer
 
 
 class Embedder:

@@ -13,13 +13,22 @@ from typing import NamedTuple, TypeVar
 
 import numpy as np
 
-from rag.chunk import chunk_document, collapse
-from rag.clean import classify, furniture_keys, repeated_keys
 from rag.config import Config
-from rag.embed import Embedder
 from rag.errors import LoadError, UserError
-from rag.load import KINDS, discover, load
-from rag.store import DocRecord, IndexReader, IndexWriter, current_generation
+from rag.ingest import (
+    KINDS,
+    chunk_document,
+    classify,
+    collapse,
+    discover,
+    furniture_keys,
+    load,
+    repeated_keys,
+)
+from rag.store.embed import Embedder
+from rag.store.manifest import current_generation
+from rag.store.reader import IndexReader
+from rag.store.writer import DocRecord, IndexWriter
 from rag.types import Chunk, Document, IndexReport, Paragraph
 
 Warn = Callable[[str], None]

@@ -1,8 +1,6 @@
-"""The index folder: SQLite (documents, chunks, vectors) plus a FAISS index, in generations.
+"""Writing the next generation of an index folder: SQLite (documents, chunks, vectors), then FAISS,
+BM25 and the manifest, then CURRENT swapped atomically (the layout: rag.store.manifest).
 
-Layout: `DIR/CURRENT` names the live generation folder `DIR/gen-*` holding `rag.sqlite`,
-`vectors.faiss` and `manifest.json`. A build writes a new generation beside the old one and then
-replaces CURRENT atomically, so a build killed at any moment leaves the previous index intact.
 SQLite is the source of truth (vectors included); FAISS maps chunk row ids to vectors, so a changed
 or deleted document's vectors can be removed, and an HNSW or IVF index can be rebuilt from SQLite.
 """
@@ -10,32 +8,38 @@ or deleted document's vectors can be removed, and an HNSW or IVF index can be re
 from __future__ import annotations
 
 import contextlib
-import errno
-import hashlib
 import json
 import os
-import re
 import shutil
 import sqlite3
 import time
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 
 from rag.errors import UserError
-from rag.generations import MANIFEST, delete_if_unheld, hold
-from rag.lexical import LexicalIndex
+from rag.store.faiss_kind import choose_kind, new_faiss, train, write_faiss
+from rag.store.generations import delete_if_unheld
+from rag.store.lexical import LexicalIndex
+from rag.store.manifest import (
+    BM25,
+    CURRENT,
+    DB,
+    FORMAT,
+    LOCK,
+    MANIFEST,
+    VECTORS,
+    check_settings,
+    checksums,
+    current_generation,
+    data_files,
+    read_manifest,
+    verify,
+)
 from rag.types import Chunk, Document, Paragraph
-
-FORMAT = 2  # 2: BM25 stored with each generation
-HOLD_ATTEMPTS = 20  # looks at CURRENT while opening: each miss means a build committed meanwhile
-BM25 = "bm25"
-DB, VECTORS, CURRENT, LOCK = "rag.sqlite", "vectors.faiss", "CURRENT", ".lock"  # MANIFEST: rag.generations
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -64,14 +68,6 @@ class DocRecord:
     block_keys: tuple[str, ...]
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -98,94 +94,6 @@ def _writing(index_dir: Path) -> Iterator[None]:
     else:
         return
     raise UserError(f"cannot write the index in {index_dir}: {reason}; the old index is intact") from None
-
-
-def _write_faiss(index: Any, path: Path) -> None:
-    """FAISS reports a failed write as RuntimeError, the system's reason last in parentheses."""
-    import faiss
-
-    try:
-        faiss.write_index(index, str(path))
-    except RuntimeError as exc:
-        reason = re.search(r"\(([^()]+)\)\s*$", str(exc))
-        raise OSError(errno.EIO, reason.group(1) if reason else "write error") from None
-
-
-def current_generation(index_dir: Path) -> Path | None:
-    """The live generation folder, or None when no index was ever completed here."""
-    try:
-        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    gen = index_dir / name
-    return gen if name.startswith("gen-") and gen.is_dir() else None
-
-
-def read_manifest(gen: Path) -> dict[str, Any]:
-    try:
-        data: dict[str, Any] = json.loads((gen / MANIFEST).read_text(encoding="utf-8"))
-        return data
-    except (OSError, ValueError):
-        raise UserError(
-            f"index at {gen.parent} is damaged (manifest unreadable); rebuild it with `rag index --rebuild`"
-        ) from None
-
-
-def verify(gen: Path, manifest: dict[str, Any]) -> None:
-    """Every data file present with the checksum the manifest recorded: a truncated or overwritten
-    file is caught here with a clear message, not as a crash deep inside FAISS or SQLite."""
-    for name, expected in manifest.get("checksums", {}).items():
-        try:
-            intact = _sha256_file(gen / name) == expected
-        except OSError:
-            intact = False
-        if not intact:
-            raise UserError(
-                f"index at {gen.parent} is damaged ({name} is missing or changed since it was built); "
-                "rebuild it with `rag index --rebuild`"
-            )
-
-
-def check_settings(manifest: dict[str, Any], wanted: dict[str, Any], index_dir: Path) -> None:
-    """Refuse to mix settings: a different model or chunker means a rebuild."""
-    built = manifest.get("settings", {})
-    diffs = [f"{k}: {built.get(k)!r} → {v!r}" for k, v in wanted.items() if built.get(k) != v]
-    if manifest.get("format") != FORMAT:
-        diffs.insert(0, f"format: {manifest.get('format')!r} → {FORMAT!r}")
-    if diffs:
-        raise UserError(
-            f"index at {index_dir} was built with other settings ({'; '.join(diffs)}); "
-            "rebuild it with `rag index --rebuild`"
-        )
-
-
-AUTO_IVF_FROM = 100_000  # chunks; see new_faiss
-
-
-def new_faiss(kind: str, dim: int, n_vectors: int, hnsw_m: int = 32) -> Any:
-    """An empty inner-product index of `kind`, sized for `n_vectors`, searching by chunk row id.
-
-    "auto" is exact search below AUTO_IVF_FROM vectors and IVF above (benchmarks/scale.py: exact
-    search of 1M chunks takes 163 ms p50 on one thread here, IVF 10 ms with recall@10 1.0; below
-    100k chunks exact search stays under 17 ms p95 and IVF's lists get too few to keep recall).
-    Search-time settings are stored with the index (HNSW efSearch, IVF nprobe).
-    """
-    import faiss
-
-    if kind == "auto":
-        kind = "ivf" if n_vectors >= AUTO_IVF_FROM else "flat"
-    base: Any
-    if kind == "hnsw":
-        base = faiss.IndexHNSWFlat(dim, hnsw_m, faiss.METRIC_INNER_PRODUCT)
-        base.hnsw.efConstruction = 80
-        base.hnsw.efSearch = 64
-    elif kind == "ivf":
-        nlist = max(1, min(int(4 * n_vectors**0.5), n_vectors // 39 or 1))
-        base = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
-        base.nprobe = max(1, nlist // 16)
-    else:
-        base = faiss.IndexFlatIP(dim)
-    return faiss.IndexIDMap2(base)
 
 
 class IndexWriter:
@@ -354,7 +262,7 @@ class IndexWriter:
             rows = db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
             ids = np.asarray([r[0] for r in rows], dtype=np.int64)
             lexical = LexicalIndex.build([r[1] for r in rows], ids)
-            _write_faiss(index, gen / VECTORS)
+            write_faiss(index, gen / VECTORS)
             lexical.save(gen / BM25)
             counts = db.execute("SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)")
             n_docs, n_chunks = counts.fetchone()
@@ -367,10 +275,10 @@ class IndexWriter:
                 "documents": n_docs,
                 "chunks": n_chunks,
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "checksums": {name: _sha256_file(gen / name) for name in _data_files(gen)},
+                "checksums": checksums(gen),
             }
             (gen / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-            for name in [*_data_files(gen), MANIFEST]:
+            for name in [*data_files(gen), MANIFEST]:
                 _fsync(gen / name)
             _fsync(gen / BM25)
             _fsync(gen)
@@ -387,10 +295,8 @@ class IndexWriter:
         """Flat: the old index minus removed ids plus new vectors. HNSW/IVF: rebuilt from SQLite."""
         import faiss
 
-        kind = self.settings.get("faiss_index", "flat")
-        if kind == "auto":
-            n_chunks = self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
-            kind = "ivf" if n_chunks >= AUTO_IVF_FROM else "flat"
+        n_chunks = self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        kind = choose_kind(self.settings.get("faiss_index", "flat"), n_chunks)
         if kind == "flat" and self.old is not None and (self.old / VECTORS).exists():
             index: Any = faiss.read_index(str(self.old / VECTORS))
             if isinstance(faiss.downcast_index(index.index), faiss.IndexFlat):  # not when "auto" shrank
@@ -407,136 +313,8 @@ class IndexWriter:
         return index
 
 
-def train(index: Any, vectors: np.ndarray) -> None:
-    """Train an IVF index's lists on a sample: k-means wants ~40 points per list, more only slows it."""
-    import faiss
-
-    if index.is_trained:
-        return
-    nlist = faiss.extract_index_ivf(index).nlist
-    sample = np.random.default_rng(0).permutation(len(vectors))[: 40 * nlist]
-    index.train(vectors[np.sort(sample)])
-
-
-def _data_files(gen: Path) -> list[str]:
-    """Every file of a generation but its manifest, relative to the generation folder."""
-    return [DB, VECTORS, *sorted(f"{BM25}/{p.name}" for p in (gen / BM25).iterdir())]
-
-
 def stored_vectors(db: sqlite3.Connection, dimension: int) -> tuple[np.ndarray, np.ndarray]:
     rows = db.execute("SELECT id, vector FROM chunks ORDER BY id").fetchall()
     ids = np.asarray([r[0] for r in rows], dtype=np.int64)
     vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dimension)
     return ids, vectors
-
-
-def _let_go(held: IO[bytes], gen: Path, index_dir: Path) -> None:
-    """Release a reader's hold on `gen` and, if a build has replaced it and no other reader holds it,
-    delete it. Without the writer's lock: a replaced generation is never current again and no build
-    reads it any more, and a reader letting go must never make a build that starts at that moment
-    fail as "another `rag index` is writing" (the upload/remove churn benchmark saw it, 2 in 37)."""
-    held.close()
-    if gen == current_generation(index_dir):
-        return
-    with contextlib.suppress(OSError):  # a read-only folder: the next build that can write removes it
-        delete_if_unheld(gen)
-
-
-class IndexReader:
-    """Read access to the live generation: manifest, documents, chunks and the FAISS index."""
-
-    def __init__(self, index_dir: Path) -> None:
-        self.index_dir = Path(index_dir)
-        gen, held = self._hold_current()
-        self.gen = gen
-        self._let_go = weakref.finalize(self, _let_go, held, gen, self.index_dir)
-        self.manifest = read_manifest(gen)
-        verify(gen, self.manifest)
-        try:
-            self.db = sqlite3.connect(f"file:{gen / DB}?mode=ro", uri=True, check_same_thread=False)
-            self.db.execute("SELECT count(*) FROM chunks").fetchone()
-        except sqlite3.DatabaseError:
-            raise UserError(
-                f"index at {self.index_dir} is damaged; rebuild it with `rag index --rebuild`"
-            ) from None
-        self._faiss: Any = None
-        self._lexical: LexicalIndex | None = None
-        self._document_text = lru_cache(maxsize=64)(self._load_document_text)
-
-    @property
-    def dimension(self) -> int:
-        return int(self.manifest["dimension"])
-
-    @property
-    def lexical(self) -> LexicalIndex:
-        if self._lexical is None:
-            self._lexical = LexicalIndex.load(self.gen / BM25)
-        return self._lexical
-
-    def _hold_current(self) -> tuple[Path, IO[bytes]]:
-        """The live generation, held so that no build deletes it while we read (a build that
-        replaces it between our look at CURRENT and our hold sends us to the new one)."""
-        for _ in range(HOLD_ATTEMPTS):
-            gen = current_generation(self.index_dir)
-            if gen is None:
-                raise UserError(f"no index in {self.index_dir}; build one with `rag index`")
-            held = hold(gen)
-            if held is not None:
-                return gen, held
-        raise UserError(f"index at {self.index_dir} changed {HOLD_ATTEMPTS} times while opening; try again")
-
-    def close(self) -> None:
-        """Let go of the generation (see `_let_go`); a reader dropped without close does it when it is
-        collected, so a replaced generation never lingers behind a forgotten reader."""
-        self.db.close()
-        self._let_go()
-
-    @property
-    def faiss(self) -> Any:
-        if self._faiss is None:
-            import faiss
-
-            self._faiss = faiss.read_index(str(self.gen / VECTORS))
-            # Questions come one at a time: a second OpenMP thread only adds wake-up latency to a
-            # single-query search (measured with benchmarks/scale.py), and concurrent questions
-            # already run on threads of their own.
-            faiss.omp_set_num_threads(1)
-        return self._faiss
-
-    def chunks(self) -> Iterator[Chunk]:
-        rows = self.db.execute(
-            'SELECT doc, chunk_id, start, "end", text, sentences, page, title FROM chunks ORDER BY doc, ord'
-        )
-        for doc, chunk_id, start, end, text, sentences, page, title in rows:
-            spans = tuple((int(a), int(b)) for a, b in json.loads(sentences))
-            yield Chunk(doc, chunk_id, start, end, text, spans, page, title)
-
-    def documents(self) -> list[dict[str, Any]]:
-        rows = self.db.execute(
-            "SELECT doc, path, kind, sha256, size, title, n_chunks, n_dropped FROM documents ORDER BY doc"
-        )
-        keys = ("doc", "path", "kind", "sha256", "size", "title", "chunks", "dropped")
-        return [dict(zip(keys, r, strict=True)) for r in rows]
-
-    def document_text(self, doc: str) -> str:
-        """A document's full text, cached per reader (answers quote its sentences)."""
-        return self._document_text(doc)
-
-    def _load_document_text(self, doc: str) -> str:
-        row = self.db.execute("SELECT text FROM documents WHERE doc = ?", (doc,)).fetchone()
-        if row is None:
-            raise UserError(f"no document {doc!r} in the index")
-        return str(row[0])
-
-    def dropped(self) -> dict[str, list[dict[str, Any]]]:
-        """Every dropped paragraph per document, with the cleaner's reason, for auditing."""
-        out: dict[str, list[dict[str, Any]]] = {}
-        for doc, text, paragraphs in self.db.execute(
-            "SELECT doc, text, paragraphs FROM documents ORDER BY doc"
-        ):
-            out[doc] = [
-                {"start": s, "end": e, "reason": reason, "text": " ".join(text[s:e].split())}
-                for s, e, kept, reason in json.loads(paragraphs)
-                if not kept
-            ]
-        return out

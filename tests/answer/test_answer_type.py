@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer_type import expected_type, offers
+from rag.answer.answer_type import expected_type, offers
 
 
 @pytest.mark.parametrize(

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from rag.compose import REFUSAL, Composer, Composition, coverage, missing_numbers
+from rag.answer.compose import REFUSAL, Composer, Composition, coverage, missing_numbers
 from rag.config import Config
-from rag.embed import Embedder
 from rag.engine import Engine
-from rag.lexical import LexicalIndex, tokenize
-from rag.rerank import Candidate
+from rag.search.rerank import Candidate
+from rag.store.embed import Embedder
+from rag.store.lexical import LexicalIndex, tokenize
 from rag.types import Passage
 from tests.conftest import SEEDS, collapse
 
@@ -308,9 +308,11 @@ def test_on_the_seed_index_the_answer_quotes_the_seed_files(engine: Engine) -> N
     """The same composition Engine.ask returns, built from its retrieval internals, checks out against
     the seed files; the overlapping chunks of the real index cite no sentence twice."""
     question = "How often is a child killed by a parent in England and Wales?"
-    found = engine._retrieve(question, 5)
+    found = engine.pipeline.retrieve(question, 5)
     weights = engine.composer.term_weights(question, engine.reader.lexical)
-    result = engine.composer.compose(found.vector, weights, found.passages, engine._candidates_for(found))
+    result = engine.composer.compose(
+        found.vector, weights, found.passages, engine.pipeline.candidates_for(found)
+    )
     texts = {p.doc: (SEEDS / p.doc).read_text(encoding="utf-8") for p in found.passages}
     assert_well_formed(result, found.passages, texts)
     assert "every 10 days a child is killed" in result.answer

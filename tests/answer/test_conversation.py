@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from rag.conversation import cited_before, is_follow_up, resolve
+from rag.answer.conversation import cited_before, is_follow_up, resolve
 
 FIRST = "What did Meg Munn say about social workers?"
 ANSWER = "Meg Munn MP told Westminster Briefing [1] that the Children Act 1989 still matters [2]."

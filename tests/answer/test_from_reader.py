@@ -7,7 +7,7 @@ import numpy as np
 from rag.answer.from_reader import compose
 from rag.answer.parts import question_parts
 from rag.answer.reader import Calibration, Reading
-from rag.rerank import Candidate
+from rag.search.rerank import Candidate
 from rag.types import Passage
 
 DOC = "The bridge opened in 1932.  It was designed by\nJohn Bradfield. Its arch spans 503 metres."

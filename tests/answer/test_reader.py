@@ -12,8 +12,8 @@ from rag.answer.reader import DEFAULT_READER, Reader
 from rag.config import Config
 from rag.engine import Engine
 from rag.errors import UserError
-from rag.evaluate import load_questions
-from rag.indexer import build_index
+from rag.evaluation.evaluate import load_questions
+from rag.store.indexer import build_index
 from tests.conftest import ROOT, collapse, run_rag
 
 # A made-up town's library, so nothing here can be keyed to the seed articles.

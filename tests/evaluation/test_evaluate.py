@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-from rag.evaluate import (
+from rag.answer.normalize import normalize_tokens
+from rag.evaluation.evaluate import (
     answer_sentences,
     citation_precision,
     citation_valid,
@@ -18,12 +19,11 @@ from rag.evaluate import (
     hit_at_k,
     mrr_at_k,
     ndcg_at_k,
-    normalize_tokens,
     recall_at_k,
     refusal_scores,
     token_f1,
 )
-from rag.scoring import is_correct, score, summarize
+from rag.evaluation.scoring import is_correct, score, summarize
 from rag.types import Answer, Citation, Passage, Question
 
 LOG3 = math.log2(3)  # the discount at rank 2
@@ -254,7 +254,7 @@ def _result(q: Question, answer: Answer, metrics: dict, total: float = 5.0) -> d
 
 
 def test_exact_match_is_squad_normalised_and_the_best_over_references() -> None:
-    from rag.evaluate import exact_match
+    from rag.evaluation.evaluate import exact_match
 
     assert exact_match("The  Eiffel Tower!", ["eiffel tower", "Paris"]) == 1.0
     assert exact_match("Eiffel", ["eiffel tower"]) == 0.0

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from rag.errors import UserError
-from rag.evaluate import load_questions
-from rag.questions import read_questions
+from rag.evaluation.evaluate import load_questions
+from rag.evaluation.questions import read_questions
 from rag.types import Question
 from tests.conftest import ROOT
 

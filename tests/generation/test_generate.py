@@ -1,4 +1,4 @@
-"""Generators (rag/generate.py): real tokens from llama-cpp-python's OpenAI-compatible server;
+"""Generators (rag/generation/generate.py): real tokens from llama-cpp-python's OpenAI-compatible server;
 failures (a stall, an HTTP error, no server, a malformed stream) become GenerationError; settings from
 config and environment. The local generator's supervised child is tested in test_local_server.py."""
 
@@ -10,7 +10,13 @@ import pytest
 
 from rag.config import Config
 from rag.errors import UserError
-from rag.generate import GenerationError, LocalGenerator, OpenAIGenerator, _sse_deltas, make_generator
+from rag.generation.generate import (
+    GenerationError,
+    LocalGenerator,
+    OpenAIGenerator,
+    _sse_deltas,
+    make_generator,
+)
 from tests.llm_fixtures import FakeChat, smollm2_path
 from tests.ui_fixtures import free_port
 

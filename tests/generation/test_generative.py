@@ -1,4 +1,4 @@
-"""The generative answer flow (Engine.ask_stream, rag/generative.py) on the seed index, against our
+"""The generative answer flow (Engine.ask_stream, rag/generation/generative.py) on the seed index, against our
 own scripted chat-completions server: tokens stream, then a checked answer; a bogus marker is
 removed; a stall falls back to the extractive answer with a note; weak evidence never reaches the
 generator; the model's refusal is an abstention."""
@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from rag.compose import REFUSAL
+from rag.answer.compose import REFUSAL
 from rag.config import Config
 from rag.engine import Engine
-from rag.generative import WEAK_EVIDENCE
+from rag.generation.generative import WEAK_EVIDENCE
 from rag.types import Answer
 from tests.conftest import collapse
 from tests.llm_fixtures import FakeChat

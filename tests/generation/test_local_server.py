@@ -1,7 +1,7 @@
-"""The local model out of process (rag/local_server.py, rag/llm_child.py): the real SmolLM2 answers
-through a supervised llama_cpp.server child; a crash or a hang of the child fails one answer with a
-note, the next question gets a new child; a model that cannot load is a note, not a crash; the child
-never outlives its parent, even after kill -9."""
+"""The local model out of process (rag/generation/local_server.py, rag/generation/llm_child.py): the real
+SmolLM2 answers through a supervised llama_cpp.server child; a crash or a hang of the child fails one
+answer with a note, the next question gets a new child; a model that cannot load is a note, not a crash;
+the child never outlives its parent, even after kill -9."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 from rag.config import Config
 from rag.engine import Engine
 from rag.errors import GenerationError
-from rag.generate import LocalGenerator
+from rag.generation.generate import LocalGenerator
 from rag.types import Answer
 from tests.conftest import RAG, ROOT
 from tests.llm_fixtures import llm_children, smollm2_path

@@ -1,5 +1,5 @@
-"""Checking generated answers (rag/support.py) with the real embedding model: markers parsed, markers
-naming no given passage removed whatever a passage says, sentences judged supported or not, and
+"""Checking generated answers (rag/generation/support.py) with the real embedding model: markers parsed,
+markers naming no given passage removed whatever a passage says, sentences judged supported or not, and
 every citation quoting a real sentence of its passage at its offsets."""
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 import pytest
 
-from rag.chunk import collapse, split_sentences
-from rag.compose import REFUSAL
-from rag.embed import Embedder
-from rag.prompt import build_messages
-from rag.rerank import Candidate
-from rag.support import Checked, check, is_refusal, parse
+from rag.answer.compose import REFUSAL
+from rag.generation.prompt import build_messages
+from rag.generation.support import Checked, check, is_refusal, parse
+from rag.ingest.chunk import collapse, split_sentences
+from rag.search.rerank import Candidate
+from rag.store.embed import Embedder
 from rag.types import Passage
 
 ARCHIVE = (

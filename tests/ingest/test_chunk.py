@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.chunk import chunk_document, split_sentences
-from rag.clean import classify, split_paragraphs
-from rag.embed import Embedder
+from rag.ingest.chunk import chunk_document, split_sentences
+from rag.ingest.clean import classify, split_paragraphs
 from rag.store import IndexReader
+from rag.store.embed import Embedder
 from rag.types import Chunk, Document, Paragraph
 from tests.conftest import SEEDS, collapse
 

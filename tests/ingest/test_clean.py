@@ -11,8 +11,8 @@ from functools import cache
 
 import pytest
 
-from rag.clean import PIECE_CHARS, classify, paragraph_key, repeated_keys
-from rag.load import load
+from rag.ingest.clean import PIECE_CHARS, classify, paragraph_key, repeated_keys
+from rag.ingest.load import load
 from rag.types import Paragraph
 from tests.conftest import SEEDS, collapse
 

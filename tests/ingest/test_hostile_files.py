@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 from fpdf import FPDF
 
-from rag.clean import PIECE_CHARS
 from rag.cli import main as rag_main
 from rag.config import Config
 from rag.engine import Engine
-from rag.indexer import build_index
+from rag.ingest.clean import PIECE_CHARS
 from rag.store import IndexReader
+from rag.store.indexer import build_index
 from rag.types import IndexReport
 from tests.conftest import SEEDS, collapse, run_rag
 

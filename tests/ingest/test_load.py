@@ -16,7 +16,7 @@ import pytest
 from fpdf import FPDF
 
 from rag.errors import LoadError, UserError
-from rag.load import discover, load
+from rag.ingest.load import discover, load
 from rag.types import Document
 
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from rag.config import Config
-from rag.embed import Embedder
 from rag.engine import Engine
-from rag.rerank import Candidate, CrossEncoderReranker, SentenceReranker, Weights, make_reranker
+from rag.search.rerank import Candidate, CrossEncoderReranker, SentenceReranker, Weights, make_reranker
+from rag.store.embed import Embedder
 
 QUESTION = "How often is a child killed by a parent?"
 

@@ -8,7 +8,7 @@ import faiss
 import numpy as np
 import pytest
 
-from rag.retrieve import Ranked, dense_search, rrf, weighted
+from rag.search.retrieve import Ranked, dense_search, rrf, weighted
 
 # rrf --------------------------------------------------------------------------------------------------
 

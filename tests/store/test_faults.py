@@ -39,12 +39,12 @@ from rag.cli import main as rag_main
 from rag.config import Config
 from rag.engine import Engine
 from rag.errors import UserError
-from rag.indexer import build_index
 from rag.library import add_files, uploads_dir
 from rag.store import BM25, CURRENT, DB, LOCK, MANIFEST, VECTORS, IndexWriter, current_generation
+from rag.store.indexer import build_index
 from tests.conftest import SEEDS, collapse, run_rag
+from tests.store.test_indexer import Snapshot, snapshot
 from tests.test_cli import assert_user_error
-from tests.test_indexer import Snapshot, snapshot
 
 KILL_POINTS = 20
 POLL = 0.0005  # seconds between looks at the index folder while a build runs

@@ -1,4 +1,4 @@
-"""Readers and builds at once (rag/generations.py): a reader opened before a build's commit reads
+"""Readers and builds at once (rag/store/generations.py): a reader opened before a build's commit reads
 the old state to its end, lazily loaded parts included; the replaced generation goes when the last
 reader lets go; a generation deleted under a reader's feet is never what it holds."""
 
@@ -10,9 +10,9 @@ from pathlib import Path
 
 from rag.config import Config
 from rag.engine import Engine
-from rag.generations import delete_if_unheld, hold
-from rag.indexer import build_index
 from rag.store import IndexReader, IndexWriter
+from rag.store.generations import delete_if_unheld, hold
+from rag.store.indexer import build_index
 
 CLEVELAND = "Who chaired the inquiry into the Cleveland child abuse cases?"
 NEW_DOC = (

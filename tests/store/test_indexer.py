@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from rag.config import Config
-from rag.embed import Embedder
 from rag.errors import UserError
-from rag.indexer import build_index
 from rag.store import IndexReader, IndexWriter, current_generation
+from rag.store.embed import Embedder
+from rag.store.indexer import build_index
 from tests.conftest import SEEDS, run_rag
 
 NOISE = [

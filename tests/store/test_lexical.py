@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.lexical import LexicalIndex, tokenize
+from rag.store.lexical import LexicalIndex, tokenize
 
 CORPUS = [
     "Every 10 days a child is killed at the hands of their parent.",

@@ -9,10 +9,10 @@ from typing import Any
 import faiss
 import pytest
 
-from rag import store
 from rag.config import Config
-from rag.indexer import build_index
 from rag.store import IndexReader
+from rag.store import faiss_kind as store
+from rag.store.indexer import build_index
 from tests.conftest import SEEDS
 
 

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from rag.cli import main as rag_main
 from rag.config import Config
 from tests.conftest import ROOT
-from tests.test_ui_api import history
+from tests.ui.test_ui_api import history
 from tests.ui_fixtures import Server, Tab
 from ui.render import summary_table
 

@@ -6,7 +6,7 @@ import html
 import re
 from dataclasses import replace
 
-from rag.report import NOT_MEASURED
+from rag.evaluation.report import NOT_MEASURED
 from rag.types import Answer, AnswerSentence, Citation, Passage, ShortAnswer
 from ui.render import (
     STAGES,

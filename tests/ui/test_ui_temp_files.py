@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from rag.config import Config
-from tests.test_ui_browser import remove, upload
+from tests.ui.test_ui_browser import remove, upload
 from tests.ui_fixtures import Server, Tab, rag_serve
 from ui.temp_files import TEMP_FOLDER, discard
 

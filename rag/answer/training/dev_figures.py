@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from rag.answer.reader import Reader
-from rag.answer.squad import Article, examples
-from rag.evaluate import exact_match, token_f1
+from rag.answer.training.squad import Article, examples
+from rag.evaluation import exact_match, token_f1
 
 
 def auc(positives: list[float], negatives: list[float]) -> float:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rag.answer.normalize import normalize_tokens
 from rag.errors import UserError
-from rag.evaluate import normalize_tokens
 
 SQUAD_GZ_MD5 = "c8c91797a7c5938a420574babd3f9be7"  # ../shared/data/README.md
 HOLD_OUT_EVERY = 20  # every 20th article (0, 20, 40, …) is held out for development figures

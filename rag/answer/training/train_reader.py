@@ -5,10 +5,10 @@ checkpoint (model, optimiser, schedule, step) is written every few hundred steps
 same settings carries on from it. The result is exported to int8 ONNX in models/reader/ with its
 development figures (fp32 and int8, so the quantisation cost is measured, not assumed).
 
-    python -m rag.answer.train_reader --examples 26000        # about 80 minutes on 2 cores
-    python -m rag.answer.train_reader --init build/reader/checkpoint.pt --start 26000 --examples 40000 \
-        --lr 5e-5 --work build/reader2                        # a second stage on questions not yet seen
-    python -m rag.answer.train_reader --limit-questions 40 --max-steps 1 --out /tmp/r --work /tmp/w
+    python -m rag.answer.training.train_reader --examples 26000      # about 80 minutes on 2 cores
+    python -m rag.answer.training.train_reader --init build/reader/checkpoint.pt --start 26000 \
+        --examples 40000 --lr 5e-5 --work build/reader2         # a second stage on questions not yet seen
+    python -m rag.answer.training.train_reader --limit-questions 40 --max-steps 1 --out /tmp/r --work /tmp/w
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer.features import MAX_LENGTH, STRIDE, Feature, training_features
-from rag.answer.squad import HOLD_OUT_EVERY, Article, examples, read_articles, split
+from rag.answer.training.squad import HOLD_OUT_EVERY, Article, examples, read_articles, split
 from rag.errors import UserError
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "squad-v1.1-train.json.gz"
+DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "squad-v1.1-train.json.gz"
 BASE = "all-MiniLM-L6-v2"
 
 
@@ -123,10 +123,10 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
     from transformers.utils import logging as transformers_logging
 
-    from rag.answer.dev_figures import figures
-    from rag.answer.export_reader import FP32_FILE, export
     from rag.answer.reader import Reader
-    from rag.models import resolve_model
+    from rag.answer.training.dev_figures import figures
+    from rag.answer.training.export_reader import FP32_FILE, export
+    from rag.store import resolve_model
 
     transformers_logging.set_verbosity_error()
     torch.manual_seed(args.seed)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer.features import encode, label
-from rag.answer.squad import HOLD_OUT_EVERY, examples, holds, read_articles, split
+from rag.answer.training.squad import HOLD_OUT_EVERY, examples, holds, read_articles, split
 from rag.errors import UserError
 
 PARAGRAPHS = [
@@ -82,7 +82,7 @@ def test_negatives_are_same_article_paragraphs_without_the_answer(tmp_path: Path
 def test_labels_point_at_the_answer_tokens() -> None:
     from transformers import AutoTokenizer
 
-    from rag.models import resolve_model
+    from rag.store.models import resolve_model
 
     tokenizer = AutoTokenizer.from_pretrained(resolve_model("all-MiniLM-L6-v2"))
     context = PARAGRAPHS[0]

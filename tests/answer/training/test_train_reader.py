@@ -11,12 +11,19 @@ from pathlib import Path
 import pytest
 
 from rag.answer.reader import Reader
-from rag.answer.train_reader import DATA
+from rag.answer.training.train_reader import DATA
 from tests.conftest import ROOT
 
 
 def train(out: Path, work: Path, steps: int, *more: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "rag.answer.train_reader", "--limit-questions", "40", "--max-steps"]
+    command = [
+        sys.executable,
+        "-m",
+        "rag.answer.training.train_reader",
+        "--limit-questions",
+        "40",
+        "--max-steps",
+    ]
     args = [
         str(steps),
         "--out",
@@ -55,7 +62,15 @@ def test_a_wrong_data_file_is_one_clear_line(tmp_path: Path) -> None:
     bad = tmp_path / "squad.json.gz"
     bad.write_bytes(b"not gzip")
     proc = subprocess.run(
-        [sys.executable, "-m", "rag.answer.train_reader", "--data", str(bad), "--work", str(tmp_path / "w")],
+        [
+            sys.executable,
+            "-m",
+            "rag.answer.training.train_reader",
+            "--data",
+            str(bad),
+            "--work",
+            str(tmp_path / "w"),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
