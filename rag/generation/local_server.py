@@ -12,7 +12,6 @@ from __future__ import annotations
 import atexit
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,14 +22,9 @@ import urllib.request
 from pathlib import Path
 
 from rag.errors import GenerationError
+from rag.processes import free_port, stop
 
 START_TIMEOUT = 60.0  # seconds for the child to load the model and answer; SmolLM2 takes about 2
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def how_it_ended(returncode: int) -> str:
@@ -82,15 +76,10 @@ class LocalServer:
         with self._lock:
             proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc, grace=5)
 
     def _start(self) -> None:
-        port = _free_port()
+        port = free_port()
         command = [
             sys.executable, "-m", "rag.generation.llm_child", str(os.getpid()),
             "--model", str(self.model), "--model_alias", self.alias,
