@@ -34,12 +34,14 @@ def _is_type_checking(node: ast.If) -> bool:
 
 def _imports(path: Path) -> list[ast.ImportFrom | ast.Import]:
     """Every import of `path` that runs (at the top or inside a function), not those for the type
-    checker alone."""
+    checker alone; but all of a package's: one that loads its entry points on first use names them
+    for the type checker (rag.generation)."""
     found: list[ast.ImportFrom | ast.Import] = []
+    package = path.name == "__init__.py"
 
     def visit(node: ast.AST) -> None:
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and _is_type_checking(child):
+            if isinstance(child, ast.If) and _is_type_checking(child) and not package:
                 continue
             if isinstance(child, ast.Import | ast.ImportFrom):
                 found.append(child)
