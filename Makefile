@@ -61,8 +61,8 @@ test: setup browser
 	$(BIN)/ruff check rag ui tests benchmarks eval
 	$(BIN)/ruff format --check rag ui tests benchmarks eval
 	$(BIN)/mypy rag
-	$(BIN)/pytest --ignore=tests/test_faults.py
-	$(BIN)/pytest tests/test_faults.py
+	$(BIN)/pytest --ignore=tests/store/test_faults.py
+	$(BIN)/pytest tests/store/test_faults.py
 
 lint: setup
 	$(BIN)/ruff format rag ui tests benchmarks eval
@@ -83,7 +83,7 @@ bench: setup
 # torch's large buffers to the system after every step and fault them in again (a third of the time
 # went to the kernel): keep them instead.
 TRAIN := MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=1073741824 \
-  $(BIN)/python -m rag.answer.train_reader
+  $(BIN)/python -m rag.answer.training.train_reader
 STAGE2 := --init build/reader/checkpoint.pt --start 26000 --examples 40000 --lr 5e-5 --work build/reader2
 STAGE3 := --init build/reader2/checkpoint.pt --start 66000 --examples 40000 --lr 4e-5 --work build/reader3
 reader: setup

@@ -29,8 +29,8 @@ from measure import (
 
 from rag.config import Config
 from rag.engine import Engine
-from rag.evaluate import load_questions
-from rag.indexer import build_index
+from rag.evaluation import load_questions
+from rag.store import build_index
 
 ASK_P50_MS = 150.0
 DEFAULT_JSON = result_path("bench_ask")

@@ -19,9 +19,8 @@ from measure import QUESTIONS, SEEDS, cpu_seconds, other_cores_busy, peak_rss_mb
 
 from rag.config import Config
 from rag.engine import Engine
-from rag.evalrun import execute, run_settings, start_run
-from rag.indexer import build_index
-from rag.questions import read_questions
+from rag.evaluation import execute, read_questions, run_settings, start_run
+from rag.store import build_index
 
 TARGET_S = 120.0
 DEFAULT_JSON = result_path("bench_eval")

@@ -43,11 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from measure import ROOT, SEEDS, cpu_seconds, machine, other_cores_busy, peak_rss_mb, result_path, write_json
 
-import rag.indexer
+import rag.store.indexer
 from rag.config import Config
-from rag.embed import Embedder
-from rag.indexer import build_index
-from rag.store import IndexReader, IndexWriter
+from rag.store import Embedder, IndexReader, IndexWriter, build_index
 
 GOAL = 1.2
 _BLANK = re.compile(r"\n[ \t\r\f\v]*\n")
@@ -106,12 +104,12 @@ def warmup_texts(n: int) -> list[str]:
 class StageTimer:
     """Wall time spent inside chosen functions while `build_index` runs (wrapped, not changed)."""
 
-    # (owner, attribute, stage): rag.indexer's own names, so only calls made by the pipeline count.
+    # (owner, attribute, stage): rag.store.indexer's own names, so only calls made by the pipeline count.
     TARGETS: tuple[tuple[Any, str, str], ...] = (
-        (rag.indexer, "discover", "discover"),
-        (rag.indexer, "load", "load"),
-        (rag.indexer, "classify", "clean"),
-        (rag.indexer, "chunk_document", "chunk"),
+        (rag.store.indexer, "discover", "discover"),
+        (rag.store.indexer, "load", "load"),
+        (rag.store.indexer, "classify", "clean"),
+        (rag.store.indexer, "chunk_document", "chunk"),
         (Embedder, "count_tokens", "token_count"),  # called by the chunker: part of "chunk"
         (Embedder, "encode", "embed"),
         (IndexWriter, "add", "store"),

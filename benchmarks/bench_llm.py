@@ -32,11 +32,9 @@ from measure import (
 
 from rag.config import Config
 from rag.engine import Engine
-from rag.evaluate import containment, refusal_scores
-from rag.generate import LocalGenerator
-from rag.generative import WEAK_EVIDENCE
-from rag.indexer import build_index
-from rag.questions import read_questions
+from rag.evaluation import containment, read_questions, refusal_scores
+from rag.generation import WEAK_EVIDENCE, LocalGenerator
+from rag.store import build_index
 
 DEFAULT_JSON = result_path("bench_llm")
 

@@ -55,10 +55,9 @@ from measure import (
 
 from rag.config import Config
 from rag.engine import Engine, clean_question
-from rag.evaluate import load_questions
-from rag.indexer import build_index
-from rag.rerank import Candidate
-from rag.retrieve import Ranked, dense_search
+from rag.evaluation import load_questions
+from rag.search import Candidate, Ranked, dense_search
+from rag.store import build_index
 
 DEFAULT_JSON = result_path("bench_search")
 RERANK_P50_MS, RERANK_P95_MS = 60.0, 150.0
@@ -101,7 +100,7 @@ STAGE_LABELS = {
 
 
 def staged_search(engine: Engine, question: str, k: int) -> tuple[dict[str, float], list[str]]:
-    """What `Engine.search` (its `_retrieve`) does, step by step, each step timed (ms); and the
+    """What `Engine.search` (its `SearchPipeline.retrieve`) does, step by step, each step timed (ms); and the
     top-k chunk ids, which must equal `search`'s (checked by the caller)."""
     cfg = engine.config
     ms: dict[str, float] = {}
@@ -111,27 +110,29 @@ def staged_search(engine: Engine, question: str, k: int) -> tuple[dict[str, floa
     t1 = time.perf_counter()
     vector = engine.embedder.encode([question])[0]
     t2 = time.perf_counter()
-    lists: dict[str, Ranked] = {}  # Engine.first_stage, split in two
+    lists: dict[str, Ranked] = {}  # SearchPipeline.first_stage, split in two
     if cfg.use_dense:
         lists["dense"] = dense_search(engine.reader.faiss, vector, cfg.dense_candidates)
     t3 = time.perf_counter()
     if cfg.use_bm25:
         lists["bm25"] = engine.reader.lexical.search(question, cfg.bm25_candidates)
     t4 = time.perf_counter()
-    fused = engine.fuse(lists)
+    fused = engine.pipeline.fuse(lists)
     ranked = fused
     t5 = time.perf_counter()
     t6 = t7 = t5
     rerank_scores: dict[int, float] = {}
     if engine.reranker is not None:
-        candidates = engine.candidates(ranked[: max(cfg.rerank_candidates, k)], lists)
+        candidates = engine.pipeline.candidates(ranked[: max(cfg.rerank_candidates, k)], lists)
         t6 = time.perf_counter()
         scores = engine.reranker.scores(question, vector, candidates)
         rerank_scores = {c.row: float(s) for c, s in zip(candidates, scores, strict=True)}
         ranked = sorted(rerank_scores.items(), key=lambda item: (-item[1], item[0]))
         t7 = time.perf_counter()
-    # Private, but part of every `search` call: the chunks' rows for the returned passages.
-    passages = engine._passages(ranked[:k], lists, dict(fused) if len(lists) > 1 else {}, rerank_scores)
+    # Part of every `search` call: the chunks' rows for the returned passages.
+    passages = engine.pipeline.passages(
+        ranked[:k], lists, dict(fused) if len(lists) > 1 else {}, rerank_scores
+    )
     t8 = time.perf_counter()
     for name, a, b in (
         ("check_and_token_count", t0, t1),
@@ -212,12 +213,14 @@ def profile_rerank(engine: Engine, questions: list[str], k: int, top: int) -> li
     for q in questions:
         question = clean_question(q)
         vector = engine.embedder.encode([question])[0]
-        lists = engine.first_stage(question, vector)
-        prepared.append((question, vector, engine.fuse(lists)[: max(cfg.rerank_candidates, k)], lists))
+        lists = engine.pipeline.first_stage(question, vector)
+        prepared.append(
+            (question, vector, engine.pipeline.fuse(lists)[: max(cfg.rerank_candidates, k)], lists)
+        )
     profiler = cProfile.Profile()
     profiler.enable()
     for question, vector, ranked, lists in prepared:
-        candidates: list[Candidate] = engine.candidates(ranked, lists)
+        candidates: list[Candidate] = engine.pipeline.candidates(ranked, lists)
         engine.reranker.scores(question, vector, candidates)
     profiler.disable()
     stats = pstats.Stats(profiler)

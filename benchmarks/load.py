@@ -36,7 +36,6 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 import argparse
 import html
 import math
-import socket
 import subprocess
 import sys
 import tempfile
@@ -53,7 +52,8 @@ from browser_protocol import Page
 from gradio_client import Client
 from measure import cpu_seconds, other_cores_busy, summary, write_json
 
-from rag.questions import read_questions
+from rag.evaluation import read_questions
+from rag.processes import free_port, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "eval" / "seed_questions.jsonl"
@@ -88,12 +88,6 @@ class LoadRun:
     other_cores_busy: float | None  # the rest of the machine: noise in the figures
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
 def status(pid: int, key: str) -> int:
     """A number from /proc/PID/status (`VmRSS` in kB, `Threads`)."""
     for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
@@ -115,7 +109,7 @@ def cpu_s(pid: int) -> float:
 
 def start_server(index_dir: Path, gradio_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     """`rag serve` on a free loopback port, answering once `/gradio_api/info` does."""
-    port = free_port()
+    port = free_port(HOST)
     env = {**os.environ, "GRADIO_TEMP_DIR": str(gradio_dir)}
     args = [sys.executable, "-m", "rag.cli", "serve", "--host", HOST, "--port", str(port)]
     with log.open("wb") as out:
@@ -373,12 +367,7 @@ def main(argv: list[str] | None = None) -> int:
                 url, proc.pid, args.clients, args.seconds, args.warmup_seconds, questions, args.churn
             )
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
     tally = run.tally
     out: dict[str, Any] = {
         "clients": args.clients,

@@ -19,12 +19,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.chunk import collapse  # noqa: E402
-from rag.compose import Composer  # noqa: E402
+from rag.answer import Composer  # noqa: E402
 from rag.config import Config  # noqa: E402
 from rag.engine import Engine  # noqa: E402
-from rag.evaluate import load_questions  # noqa: E402
-from rag.indexer import build_index  # noqa: E402
+from rag.evaluation import load_questions  # noqa: E402
+from rag.ingest import collapse  # noqa: E402
+from rag.store import build_index  # noqa: E402
 
 
 def contains_facts(answer: str, facts: list[str]) -> float:
@@ -39,9 +39,9 @@ def prepare(
     out = []
     for q in questions:
         question = " ".join(q["question"].split())
-        found = engine._retrieve(question, None)
+        found = engine.pipeline.retrieve(question, engine.config.k)
         weights = engine.composer.term_weights(question, engine.reader.lexical)
-        out.append((q, found.vector, weights, found.passages, engine._candidates_for(found)))
+        out.append((q, found.vector, weights, found.passages, engine.pipeline.candidates_for(found)))
     return out
 
 

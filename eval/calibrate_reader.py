@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from rag.answer.dev_figures import auc
-from rag.compose import missing_numbers
+from rag.answer import missing_numbers
+from rag.answer.training.dev_figures import auc
 from rag.config import Config
 from rag.engine import Engine
-from rag.evaluate import load_questions
+from rag.evaluation import load_questions
 
 FOLDS = 5
 

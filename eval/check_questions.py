@@ -19,7 +19,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.clean import classify  # noqa: E402
+from rag.ingest import classify  # noqa: E402
 
 QUESTIONS = ROOT / "eval" / "seed_questions.jsonl"
 SEEDS = ROOT / "seeds"

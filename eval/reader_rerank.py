@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from rag.answer.squad import holds
+from rag.answer.training.squad import holds
 from rag.config import Config
 from rag.engine import Engine
-from rag.evaluate import load_questions, token_f1
+from rag.evaluation import load_questions, token_f1
 
 DEPTH = 10
 

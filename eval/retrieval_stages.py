@@ -21,9 +21,9 @@ sys.path.insert(0, str(ROOT))
 
 from rag.config import Config  # noqa: E402
 from rag.engine import Engine  # noqa: E402
-from rag.evaluate import evidence_recall, first_hit_rank, load_questions  # noqa: E402
-from rag.indexer import build_index  # noqa: E402
-from rag.rerank import SentenceReranker, Weights  # noqa: E402
+from rag.evaluation import evidence_recall, first_hit_rank, load_questions  # noqa: E402
+from rag.search import SentenceReranker, Weights  # noqa: E402
+from rag.store import build_index  # noqa: E402
 
 VARIANTS = {
     "dense only": {"use_bm25": False, "rerank": "none"},
@@ -55,8 +55,10 @@ def tune(config: Config, questions: list[dict]) -> None:
     for q in questions:
         question = " ".join(q["question"].split())
         vector = engine.embedder.encode([question])[0]
-        lists = engine.first_stage(question, vector)
-        candidates = engine.candidates(engine.fuse(lists)[: config.rerank_candidates], lists)
+        lists = engine.pipeline.first_stage(question, vector)
+        candidates = engine.pipeline.candidates(
+            engine.pipeline.fuse(lists)[: config.rerank_candidates], lists
+        )
         feats = reranker.features(question, vector, candidates)
         cached.append((q, [c.text for c in candidates], feats))
     grid = [0.0, 0.25, 0.5, 1.0]

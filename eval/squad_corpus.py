@@ -1,6 +1,6 @@
 """A held-out open-domain test bed from SQuAD v1.1 train: the reader never saw these articles.
 
-Each held-out article (every 20th, see rag/answer/squad.py) becomes one text file with about a fifth
+Each held-out article (every 20th, see rag/answer/training/squad.py) becomes one text file with about a fifth
 of its paragraphs left out. Questions on the kept paragraphs are answerable; a question on a left-out
 paragraph whose answer no kept paragraph of its article holds is unanswerable: same topic, the fact
 absent, which is the refusal users need. Questions are split by article into a calibration half (odd
@@ -20,8 +20,8 @@ import random
 import re
 from pathlib import Path
 
-from rag.answer.squad import Article, holds, read_articles, split
-from rag.answer.train_reader import DATA
+from rag.answer.training.squad import Article, holds, read_articles, split
+from rag.answer.training.train_reader import DATA
 
 LEFT_OUT = 0.2
 

@@ -30,8 +30,7 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from rag.indexer import build_index
-    from rag.store import IndexReader
+    from rag.store import IndexReader, build_index
 
     config = _config(args)
     report = build_index(
@@ -133,7 +132,7 @@ def _snippet(text: str, limit: int) -> str:
 def _check_generator(config: Config, mode: str) -> None:
     """In llm mode, a missing extra or server URL is reported before any model loads."""
     if mode == "llm":
-        from rag.generate import make_generator
+        from rag.generation import make_generator
 
         make_generator(config)
 
@@ -227,16 +226,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.compare:
         if args.questions:
             raise UserError("give a question file or --compare DIR_A DIR_B, not both")
-        from rag.compare import compare_runs
+        from rag.evaluation import compare_runs
 
         print(compare_runs(*args.compare))
         return 0
     if args.questions is None:
         raise UserError("rag eval needs a question file (.jsonl or .csv), or --compare DIR_A DIR_B")
     from rag.engine import Engine
-    from rag.evalrun import default_out_dir, execute, run_settings, start_run
-    from rag.questions import read_questions
-    from rag.report import terminal_table
+    from rag.evaluation import (
+        default_out_dir,
+        execute,
+        read_questions,
+        run_settings,
+        start_run,
+        terminal_table,
+    )
 
     if args.workers < 1:  # checked before the model loads
         raise UserError("--workers must be at least 1")

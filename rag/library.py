@@ -17,9 +17,16 @@ from pathlib import Path
 from rag.config import Config
 from rag.engine import Engine
 from rag.errors import LoadError, UserError
-from rag.indexer import Warn, build_index
-from rag.load import KINDS, load
-from rag.store import IndexReader, IndexWriter, check_settings, current_generation, read_manifest
+from rag.ingest import KINDS, load
+from rag.store import (
+    IndexReader,
+    IndexWriter,
+    Warn,
+    build_index,
+    check_settings,
+    current_generation,
+    read_manifest,
+)
 from rag.types import IndexReport
 
 UPLOADS = "uploads"

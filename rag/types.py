@@ -163,7 +163,8 @@ class ShortAnswer:
 @dataclass(frozen=True)
 class AnswerSentence:
     """One sentence of an answer, the passages it cites and whether they support it. Extractive
-    sentences are verbatim quotes, so always supported; a generated one is checked (rag/support.py)."""
+    sentences are verbatim quotes, so always supported; a generated one is checked
+    (rag/generation/support.py)."""
 
     text: str
     citations: tuple[int, ...]

@@ -17,8 +17,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from rag.config import Config
-from rag.embed import Embedder
-from rag.indexer import build_index
+from rag.store.embed import Embedder
+from rag.store.indexer import build_index
 
 pytest_plugins = ["tests.ui_fixtures", "tests.llm_fixtures"]  # browser-chat server, Chromium; LLM servers
 

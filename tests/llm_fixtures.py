@@ -22,7 +22,7 @@ from tests.ui_fixtures import free_port, stop, wait_until_up
 
 def smollm2_path() -> Path:
     from rag.errors import UserError
-    from rag.generate import default_model_path
+    from rag.generation.generate import default_model_path
 
     try:
         path = default_model_path()
@@ -144,7 +144,7 @@ def fake_chat() -> Iterator[FakeChat]:
 
 
 def llm_children(parent: int) -> list[int]:
-    """Pids of the local-model servers (rag/llm_child.py) whose parent is `parent`."""
+    """Pids of the local-model servers (rag/generation/llm_child.py) whose parent is `parent`."""
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -152,6 +152,6 @@ def llm_children(parent: int) -> list[int]:
             cmdline = (stat.parent / "cmdline").read_bytes()
         except OSError:
             continue  # it ended while we looked
-        if int(fields[1]) == parent and b"rag.llm_child" in cmdline and fields[0] != "Z":
+        if int(fields[1]) == parent and b"rag.generation.llm_child" in cmdline and fields[0] != "Z":
             found.append(int(stat.parent.name))
     return found

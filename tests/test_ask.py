@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from rag.compose import REFUSAL
+from rag.answer.compose import REFUSAL
 from rag.config import Config
 from rag.engine import Engine
-from rag.evaluate import load_questions
+from rag.evaluation.evaluate import load_questions
 from rag.types import Answer
 from tests.conftest import ROOT, SEEDS, collapse
 

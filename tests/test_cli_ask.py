@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from rag.compose import REFUSAL
+from rag.answer.compose import REFUSAL
 from rag.config import Config
 from rag.engine import Engine
 from tests.conftest import RAG, ROOT, SEEDS, collapse, run_rag

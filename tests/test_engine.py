@@ -10,7 +10,7 @@ import pytest
 from rag.config import Config
 from rag.engine import Engine
 from rag.errors import UserError
-from rag.evaluate import evidence_recall, load_questions
+from rag.evaluation.evaluate import evidence_recall, load_questions
 from tests.conftest import ROOT
 
 

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from rag.answer.compose import REFUSAL
 from rag.cli import main as rag_main
-from rag.compose import REFUSAL
 from rag.config import Config
 from rag.engine import MAX_QUESTION_CHARS, Engine
 from rag.errors import UserError
-from rag.indexer import build_index
+from rag.store.indexer import build_index
 from rag.types import Answer
 from tests.conftest import ROOT, SEEDS, collapse, run_rag
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 
 from rag.config import Config
+from rag.processes import free_port, stop
 from tests.conftest import RAG, ROOT
 
 # Before gradio_client is imported anywhere: no telemetry, no hub look-ups, nothing leaves the machine.
@@ -59,12 +59,6 @@ class Tab:
     dialogs: list[str] = field(default_factory=list)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, what: str) -> None:
     """Until `url` answers 200; the test fails with the server's log if it exits or takes too long."""
     deadline = time.monotonic() + START_TIMEOUT
@@ -79,16 +73,6 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, what: str)
             pass
         time.sleep(0.2)  # polling interval, not synchronisation: the loop waits on the server's answer
     pytest.fail(f"{what} did not answer within {START_TIMEOUT:.0f} s:\n{log.read_text()}")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """Terminate a server, killing it if it does not exit within 10 s."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 @contextmanager

@@ -8,8 +8,8 @@ from typing import Any
 import gradio as gr
 from gradio.components.chatbot import ExampleMessage
 
+from rag.ingest import KINDS
 from rag.library import Library
-from rag.load import KINDS
 from ui.chat import EXTRACTIVE, GENERATIVE, Chat
 from ui.documents import Documents
 from ui.evaluate import MAX_QUESTIONS, QUESTION_KINDS, Evaluate

@@ -17,9 +17,8 @@ import gradio as gr
 
 from rag.config import Config
 from rag.errors import UserError
-from rag.evalrun import REPORT, RESULTS, SUMMARY, execute, run_settings, start_run
+from rag.evaluation import REPORT, RESULTS, SUMMARY, execute, read_questions, run_settings, start_run
 from rag.library import Library, check_size, safe_name
-from rag.questions import read_questions
 from rag.types import Question
 from ui.chat import EXTRACTIVE
 from ui.notify import warn

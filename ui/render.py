@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rag.report import summary_rows
+from rag.evaluation import summary_rows
 from rag.types import Answer, Passage
 
 # HTML's specials, plus Markdown's (the chat renders Markdown) as numeric entities that show as typed.

@@ -61,7 +61,7 @@ def label(
 
 
 def training_features(tokenizer: Any, batch: list[Any]) -> list[Feature]:
-    """Labelled windows of a batch of examples (rag.answer.squad.Example)."""
+    """Labelled windows of a batch of examples (rag.answer.training.squad.Example)."""
     enc = encode(tokenizer, [e.question for e in batch], [e.context for e in batch])
     out = []
     for w in range(len(enc["input_ids"])):

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.answer.normalize import normalize_tokens
 from rag.answer.reader import Calibration, Reading
-from rag.chunk import collapse
-from rag.evaluate import normalize_tokens
-from rag.rerank import Candidate
+from rag.ingest import collapse
+from rag.search import Candidate
 from rag.types import Citation, Passage, ShortAnswer
 
 REDUNDANT = 0.95  # a further sentence this similar to a chosen one says the same again

@@ -1,0 +1,252 @@
+"""Train the span reader from the packaged all-MiniLM-L6-v2 weights on SQuAD v1.1 train (`make reader`).
+
+Reproducible: fixed seeds, the data's checksum checked, held-out articles never seen. Resumable: a
+checkpoint (model, optimiser, schedule, step) is written every few hundred steps, and a rerun with the
+same settings carries on from it. The result is exported to int8 ONNX in models/reader/ with its
+development figures (fp32 and int8, so the quantisation cost is measured, not assumed).
+
+    python -m rag.answer.training.train_reader --examples 26000      # about 80 minutes on 2 cores
+    python -m rag.answer.training.train_reader --init build/reader/checkpoint.pt --start 26000 \
+        --examples 40000 --lr 5e-5 --work build/reader2         # a second stage on questions not yet seen
+    python -m rag.answer.training.train_reader --limit-questions 40 --max-steps 1 --out /tmp/r --work /tmp/w
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from rag.answer.features import MAX_LENGTH, STRIDE, Feature, training_features
+from rag.answer.training.squad import HOLD_OUT_EVERY, Article, examples, read_articles, split
+from rag.errors import UserError
+
+DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "squad-v1.1-train.json.gz"
+BASE = "all-MiniLM-L6-v2"
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="train_reader", description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, default=DATA, help="SQuAD v1.1 train JSON(.gz)")
+    p.add_argument("--out", type=Path, default=Path("models/reader"), help="where the shipped reader goes")
+    p.add_argument("--work", type=Path, default=Path("build/reader"), help="checkpoints and fp32 files")
+    p.add_argument("--examples", type=int, default=26000, help="training examples (with negatives)")
+    p.add_argument("--start", type=int, default=0, help="skip the seeded pool's first N (an earlier stage's)")
+    p.add_argument("--init", type=Path, help="start from this earlier stage's checkpoint.pt, not the base")
+    p.add_argument("--negative-rate", type=float, default=0.35, help="share of questions given a negative")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-4)
+    p.add_argument("--warmup", type=float, default=0.06, help="share of steps warming the learning rate up")
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--checkpoint-every", type=int, default=200)
+    p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: all)")
+    p.add_argument(
+        "--stop-after", type=int, default=0, help="end this run at that step, on --max-steps' schedule"
+    )
+    p.add_argument("--limit-questions", type=int, default=0, help="use only the first N questions (tests)")
+    p.add_argument("--dev-examples", type=int, default=1500, help="held-out examples for the figures")
+    p.add_argument("--no-check", action="store_true", help="skip the data checksum (a small test file)")
+    args = p.parse_args(argv)
+    if args.init is not None and not args.init.is_file():
+        p.error(f"--init {args.init}: no such checkpoint")
+    if (
+        args.examples < 1
+        or args.start < 0
+        or args.batch < 1
+        or not 0 <= args.negative_rate <= 1
+        or args.lr <= 0
+        or args.stop_after < 0
+    ):
+        p.error("examples and batch must be positive, negative-rate in 0..1, lr positive")
+    return args
+
+
+def limited(articles: list[Article], n: int) -> list[Article]:
+    """The first n questions of the articles (for a quick end-to-end run)."""
+    if not n:
+        return articles
+    out: list[Article] = []
+    for a in articles:
+        take = a.questions[:n]
+        n -= len(take)
+        if take:
+            out.append(Article(a.title, a.paragraphs, take))
+        if n <= 0:
+            break
+    return out
+
+
+def batches(features: list[Feature], size: int, seed: int) -> list[list[Feature]]:
+    """Batches of similar length (less padding to compute), in a seeded random order."""
+    rng = random.Random(seed)
+    order = list(features)
+    rng.shuffle(order)
+    out: list[list[Feature]] = []
+    group = size * 50
+    for g in range(0, len(order), group):
+        block = sorted(order[g : g + group], key=lambda f: len(f.input_ids))
+        out.extend(block[i : i + size] for i in range(0, len(block), size))
+    rng.shuffle(out)
+    return out
+
+
+def tensors(batch: list[Feature]) -> dict[str, Any]:
+    import torch
+
+    width = max(len(f.input_ids) for f in batch)
+    ids = torch.zeros((len(batch), width), dtype=torch.long)
+    types, mask = torch.zeros_like(ids), torch.zeros_like(ids)
+    for i, f in enumerate(batch):
+        n = len(f.input_ids)
+        ids[i, :n] = torch.tensor(f.input_ids)
+        types[i, :n] = torch.tensor(f.token_type_ids)
+        mask[i, :n] = 1
+    return {
+        "input_ids": ids,
+        "token_type_ids": types,
+        "attention_mask": mask,
+        "start_positions": torch.tensor([f.start for f in batch]),
+        "end_positions": torch.tensor([f.end for f in batch]),
+    }
+
+
+def train(args: argparse.Namespace) -> dict[str, Any]:
+    import torch
+    from tqdm import tqdm
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
+    from transformers.utils import logging as transformers_logging
+
+    from rag.answer.reader import Reader
+    from rag.answer.training.dev_figures import figures
+    from rag.answer.training.export_reader import FP32_FILE, export
+    from rag.store import resolve_model
+
+    transformers_logging.set_verbosity_error()
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    torch.set_num_threads(args.threads)
+    articles = read_articles(args.data, check=not args.no_check)
+    training, held_out = split(articles)
+    pool = examples(limited(training, args.limit_questions), args.negative_rate, args.seed)
+    random.Random(args.seed).shuffle(pool)
+    pool = pool[args.start : args.start + args.examples]
+    base = resolve_model(BASE)
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    features = [f for i in range(0, len(pool), 256) for f in training_features(tokenizer, pool[i : i + 256])]
+    plan = batches(features, args.batch, args.seed)
+    total = min(len(plan), args.max_steps) if args.max_steps else len(plan)
+    print(
+        f"{len(pool)} examples ({sum(e.answer_start is None for e in pool)} negatives) from "
+        f"{len(training)} articles, {len(features)} windows, {total} steps of {args.batch}",
+        file=sys.stderr,
+    )
+    model = AutoModelForQuestionAnswering.from_pretrained(base)
+    if args.init is not None:
+        model.load_state_dict(torch.load(args.init, weights_only=False)["model"])
+    # The word-piece table (half the weights) stays as pretrained: its update took about a tenth of each
+    # step (5.0 s, 4.5 s without), and a span head needs the layers above it, not new word meanings.
+    model.get_input_embeddings().weight.requires_grad_(False)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=args.lr, weight_decay=0.01)
+    schedule = get_linear_schedule_with_warmup(optimizer, int(args.warmup * total), total)
+    args.work.mkdir(parents=True, exist_ok=True)
+    checkpoint = args.work / "checkpoint.pt"
+    # What a checkpoint must match to be resumed. --max-steps may differ: a run can be shortened (or
+    # lengthened) midway, and its learning rate then decays to zero at the new last step.
+    ignored = ("threads", "checkpoint_every", "out", "work", "max_steps", "stop_after", "dev_examples")
+    settings = {k: str(v) for k, v in vars(args).items() if k not in ignored}
+    step = 0
+    if checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=False)
+        if {k: v for k, v in state["settings"].items() if k not in ignored} == settings:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            schedule.load_state_dict(state["schedule"])
+            step = state["step"]
+            print(f"resuming from step {step} of {total}", file=sys.stderr)
+    model.train()
+    started, losses = time.perf_counter(), []
+    bar = tqdm(total=total, initial=step, desc="training reader", unit="step", file=sys.stderr)
+    last = min(total, args.stop_after) if args.stop_after else total
+    while step < last:
+        loss = model(**tensors(plan[step])).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trained, 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+        step += 1
+        losses.append(loss.item())
+        bar.update(1)
+        bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.3f}")
+        if step % args.checkpoint_every == 0 or step == last:
+            state = {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(),
+                "step": step,
+                "settings": settings,
+            }
+            torch.save(state, checkpoint.with_suffix(".tmp"))
+            os.replace(checkpoint.with_suffix(".tmp"), checkpoint)
+    bar.close()
+    if step < total:  # a later run resumes from this checkpoint, on its own --max-steps' schedule
+        print(f"stopped at step {step} of {total}, checkpointed in {checkpoint}", file=sys.stderr)
+        return {"dev": {}, "stopped_at": step}
+    seconds = time.perf_counter() - started
+    info = {
+        "base": BASE,
+        "data": f"SQuAD v1.1 train (CC BY-SA 4.0), every {HOLD_OUT_EVERY}th article held out",
+        "max_length": MAX_LENGTH,
+        "stride": STRIDE,
+        "examples": len(pool),
+        "windows": len(features),
+        "steps": total,
+        "settings": settings | {"max_steps": str(total)},
+        "train_seconds_this_run": round(seconds, 1),
+    }
+    export(model, tokenizer, args.out, args.work, info)
+    held = limited(held_out, args.limit_questions)
+    dev = {}
+    for name, folder in (("int8", args.out), ("fp32", args.work)):
+        if name == "fp32":
+            (args.work / "model.onnx").unlink(missing_ok=True)
+            os.symlink(FP32_FILE, args.work / "model.onnx")  # relative to the link's own folder
+            tokenizer.save_pretrained(str(args.work))
+        dev[name] = figures(
+            Reader(folder), held, args.dev_examples, progress=_progress(f"dev figures ({name})")
+        )
+    info["dev"] = dev
+    (args.out / "reader.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return info
+
+
+def _progress(label: str) -> Callable[[list[Any]], Iterator[Any]]:
+    from tqdm import tqdm
+
+    def wrap(items: list[Any]) -> Iterator[Any]:
+        return iter(tqdm(items, desc=label, unit="q", file=sys.stderr))
+
+    return wrap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    try:
+        info = train(args)
+    except UserError as exc:
+        print(f"train_reader: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(info["dev"], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

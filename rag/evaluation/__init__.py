@@ -1,0 +1,41 @@
+"""Evaluation: a question set (`read_questions`) asked of the engine (`start_run`, `execute`), each
+answer scored by pure metrics (rag.evaluation.evaluate) and summed up (`summarize`), written as a
+report (`write_report`, `terminal_table`) and compared with an earlier run (`compare_runs`)."""
+
+from rag.evaluation.compare import compare_runs
+from rag.evaluation.evalrun import REPORT, RESULTS, SUMMARY, default_out_dir, execute, run_settings, start_run
+from rag.evaluation.evaluate import (
+    containment,
+    evidence_recall,
+    exact_match,
+    first_hit_rank,
+    load_questions,
+    refusal_scores,
+    token_f1,
+)
+from rag.evaluation.questions import read_questions
+from rag.evaluation.report import summary_rows, terminal_table, write_report
+from rag.evaluation.scoring import summarize
+
+__all__ = [
+    "REPORT",
+    "RESULTS",
+    "SUMMARY",
+    "compare_runs",
+    "containment",
+    "default_out_dir",
+    "evidence_recall",
+    "exact_match",
+    "execute",
+    "first_hit_rank",
+    "load_questions",
+    "read_questions",
+    "refusal_scores",
+    "run_settings",
+    "start_run",
+    "summarize",
+    "summary_rows",
+    "terminal_table",
+    "token_f1",
+    "write_report",
+]

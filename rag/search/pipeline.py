@@ -1,0 +1,173 @@
+"""The retrieval pipeline: a query to ranked passages, every stage's score attached.
+
+Both first stages (dense FAISS and BM25), their fusion, the reranker over the fused candidates, then
+the chunks looked up. The engine owns one and calls it once per question (twice deep for a
+follow-up, whose earlier answer's documents are then preferred, see `prefer`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from rag.config import Config
+from rag.search.rerank import Candidate, Reranker
+from rag.search.retrieve import Ranked, dense_search, rrf, weighted
+from rag.store import Embedder, IndexReader
+from rag.types import Passage
+
+
+@dataclass(frozen=True)
+class Found:
+    """One retrieval run, with what answering needs beyond the passages."""
+
+    passages: list[Passage]
+    vector: np.ndarray | None  # None when no stage needed it
+    lists: dict[str, Ranked]
+    candidates: list[Candidate]
+    truncated: bool
+    timings_ms: dict[str, float]
+
+
+def prefer(found: Found, sources: set[str], k: int) -> Found:
+    """The top k passages from `sources` alone, in their reranked order; the top k of all when none
+    comes from `sources` (the follow-up has moved on to another topic)."""
+    preferred = [p for p in found.passages if p.doc in sources] or found.passages
+    passages = [replace(p, rank=rank) for rank, p in enumerate(preferred[:k], start=1)]
+    return replace(found, passages=passages)
+
+
+class SearchPipeline:
+    """First stages, fusion and reranking over one open index, with the engine's models."""
+
+    def __init__(
+        self, config: Config, reader: IndexReader, embedder: Embedder, reranker: Reranker | None
+    ) -> None:
+        self.config = config
+        self.reader = reader
+        self.embedder = embedder
+        self.reranker = reranker
+
+    def retrieve(self, query: str, k: int) -> Found:
+        """Both first stages, fusion and reranking for `query` (the question, or its resolved form).
+        The query is embedded only when a stage uses its vector."""
+        started = time.perf_counter()
+        truncated = self.embedder.count_tokens([query])[0] > self.embedder.window
+        needs_vector = self.config.use_dense or self.reranker is not None
+        vector = self.embedder.encode([query])[0] if needs_vector else None
+        lists = self.first_stage(query, vector)
+        fused = self.fuse(lists)
+        ranked = fused
+        retrieved = time.perf_counter()
+        rerank_scores: dict[int, float] = {}
+        candidates: list[Candidate] = []
+        if self.reranker is not None and vector is not None:
+            candidates = self.candidates(ranked[: max(self.config.rerank_candidates, k)], lists)
+            scores = self.reranker.scores(query, vector, candidates)
+            rerank_scores = {c.row: float(s) for c, s in zip(candidates, scores, strict=True)}
+            ranked = sorted(rerank_scores.items(), key=lambda item: (-item[1], item[0]))
+        reranked = time.perf_counter()
+        passages = self.passages(ranked[:k], lists, dict(fused) if len(lists) > 1 else {}, rerank_scores)
+        done = time.perf_counter()
+        timings = {  # looking the passages up is part of retrieval
+            "retrieve": round((retrieved - started + done - reranked) * 1000, 2),
+            "rerank": round((reranked - retrieved) * 1000, 2),
+        }
+        return Found(passages, vector, lists, candidates, truncated, timings)
+
+    def candidates_for(self, found: Found) -> dict[str, Candidate]:
+        """Sentence vectors of the returned passages (already loaded when reranking was on)."""
+        by_row = {c.row: c for c in found.candidates}
+        missing = [(p.row, p.score) for p in found.passages if p.row not in by_row]
+        for c in self.candidates(missing, found.lists) if missing else []:
+            by_row[c.row] = c
+        return {p.chunk_id: by_row[p.row] for p in found.passages}
+
+    def candidates(self, ranked: Ranked, lists: dict[str, Ranked]) -> list[Candidate]:
+        """What the reranker reads: sentences, their vectors and the first-stage scores."""
+        bm25 = dict(lists.get("bm25", []))
+        rows = self._rows([row for row, _ in ranked], "vector, sentence_vectors")
+        dim = self.reader.dimension
+        out = []
+        for row, fused in ranked:
+            r = rows[row]
+            text = self.reader.document_text(r["doc"])
+            out.append(
+                Candidate(
+                    row=row,
+                    text=r["text"],
+                    sentences=[" ".join(text[a:b].split()) for a, b in r["sentences"]],
+                    sentence_vectors=np.frombuffer(r["sentence_vectors"], dtype=np.float32).reshape(-1, dim),
+                    vector=np.frombuffer(r["vector"], dtype=np.float32),
+                    fused=fused,
+                    bm25=bm25.get(row, 0.0),
+                )
+            )
+        return out
+
+    def first_stage(self, question: str, vector: np.ndarray | None) -> dict[str, Ranked]:
+        """Candidate lists of the enabled first stages (dense, BM25)."""
+        lists: dict[str, Ranked] = {}
+        if self.config.use_dense and vector is not None:
+            lists["dense"] = dense_search(self.reader.faiss, vector, self.config.dense_candidates)
+        if self.config.use_bm25:
+            lists["bm25"] = self.reader.lexical.search(question, self.config.bm25_candidates)
+        return lists
+
+    def fuse(self, lists: dict[str, Ranked]) -> Ranked:
+        if len(lists) == 1:
+            return next(iter(lists.values()))
+        if self.config.fusion == "weighted":
+            weights = {"dense": self.config.dense_weight, "bm25": self.config.bm25_weight}
+            return weighted(lists, weights)
+        return rrf(lists, self.config.rrf_k)
+
+    def passages(
+        self, ranked: Ranked, lists: dict[str, Ranked], fused: dict[int, float], reranked: dict[int, float]
+    ) -> list[Passage]:
+        """Look the chunks up and attach every stage's score, so a ranking can be explained."""
+        stage_scores = {name: dict(items) for name, items in lists.items()}
+        rows = self._rows([row for row, _ in ranked])
+        passages = []
+        for rank, (row, score) in enumerate(ranked, start=1):
+            r = rows[row]
+            scores = {name: s[row] for name, s in stage_scores.items() if row in s}
+            if row in fused:
+                scores["fused"] = fused[row]
+            if row in reranked:
+                scores["rerank"] = reranked[row]
+            passages.append(
+                Passage(
+                    rank,
+                    score,
+                    r["doc"],
+                    r["chunk_id"],
+                    r["start"],
+                    r["end"],
+                    r["text"],
+                    scores,
+                    tuple(r["sentences"]),
+                    r["page"],
+                    r["title"],
+                    row,
+                )
+            )
+        return passages
+
+    def _rows(self, ids: list[int], extra: str = "") -> dict[int, dict[str, Any]]:
+        columns = ["id", "doc", "chunk_id", "start", "end", "text", "sentences", "page", "title"]
+        extras = [c.strip() for c in extra.split(",") if c.strip()]
+        sql = (
+            f"SELECT {', '.join(chr(34) + c + chr(34) for c in columns + extras)} FROM chunks "
+            f"WHERE id IN ({','.join('?' * len(ids))})"
+        )
+        out = {}
+        for values in self.reader.db.execute(sql, ids):
+            row = dict(zip(columns + extras, values, strict=True))
+            row["sentences"] = [(int(a), int(b)) for a, b in json.loads(row["sentences"])]
+            out[row["id"]] = row
+        return out

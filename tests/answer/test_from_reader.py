@@ -1,0 +1,114 @@
+"""The reader's answer from given readings: which sentences, which short answer, when it refuses."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag.answer.from_reader import compose
+from rag.answer.parts import question_parts
+from rag.answer.reader import Calibration, Reading
+from rag.search.rerank import Candidate
+from rag.types import Passage
+
+DOC = "The bridge opened in 1932.  It was designed by\nJohn Bradfield. Its arch spans 503 metres."
+OTHER = "A second bridge opened in 1932 as well, designed by Ralph Freeman."
+
+
+def passage(doc: str, text: str, chunk: str, sentences: list[tuple[int, int]]) -> Passage:
+    return Passage(1, 1.0, doc, chunk, 0, len(text), " ".join(text.split()), {}, tuple(sentences))
+
+
+def candidate(vectors: list[list[float]]) -> Candidate:
+    v = np.array(vectors, dtype=np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    return Candidate(0, "", [], v, v[0], 0.0, 0.0)
+
+
+SENTENCES = [(0, 26), (28, 63), (64, len(DOC))]
+P1 = passage("a.txt", DOC, "a#0", SENTENCES)
+P2 = passage("b.txt", OTHER, "b#0", [(0, len(OTHER))])
+CANDIDATES = {"a#0": candidate([[1, 0, 0], [0, 1, 0], [0, 0, 1]]), "b#0": candidate([[1, 1, 0]])}
+TEXTS = {"a.txt": DOC, "b.txt": OTHER}
+AT = DOC.index("John")
+
+
+def test_the_short_answer_is_the_files_text_in_the_sentence_cited_first() -> None:
+    readings = [Reading(AT, AT + 14, 9.0, 1.0), Reading(None, None, float("-inf"), 0.0)]
+    out = compose([P1, P2], readings, CANDIDATES, TEXTS, Calibration(), 0.5, 3)
+    assert not out.abstained and out.short_answer is not None
+    assert out.short_answer.text == "John Bradfield" == DOC[out.short_answer.start : out.short_answer.end]
+    first = out.citations[0]
+    assert (first.start, first.end, first.quote) == (28, 63, "It was designed by John Bradfield.")
+    assert out.short_answer.n == first.n == 1 and out.short_answer.score == 8.0
+    assert out.confidence == Calibration().probability(8.0)
+
+
+def test_a_span_across_sentences_cites_both() -> None:
+    readings = [Reading(DOC.index("Bradfield"), DOC.index("arch") + 4, 5.0, 1.0)]
+    out = compose([P1], readings, CANDIDATES, TEXTS, Calibration(), 0.5, 3)
+    assert out.citations[0].start == 28 and out.citations[0].end == len(DOC)
+
+
+def test_below_the_threshold_it_refuses() -> None:
+    readings = [Reading(AT, AT + 14, 1.0, 3.0)]  # "no answer" wins by 2
+    out = compose([P1], readings, CANDIDATES, TEXTS, Calibration(), 0.5, 3)
+    assert out.abstained and out.citations == [] and out.short_answer is None
+    assert out.confidence < 0.5
+    shifted = Calibration(a=1.0, b=4.0)  # a calibration that trusts smaller margins answers
+    assert not compose([P1], readings, CANDIDATES, TEXTS, shifted, 0.5, 3).abstained
+
+
+def test_another_passage_joins_only_with_a_distinct_answer_of_its_own() -> None:
+    at = OTHER.index("Ralph")
+    readings = [Reading(AT, AT + 14, 9.0, 1.0), Reading(at, at + 12, 7.0, 2.0)]
+    out = compose([P1, P2], readings, CANDIDATES, TEXTS, Calibration(), 0.5, 3)
+    assert [c.doc for c in out.citations] == ["a.txt", "b.txt"]
+    weak = [Reading(AT, AT + 14, 9.0, 1.0), Reading(at, at + 12, 7.0, 8.0)]  # no answer there
+    assert len(compose([P1, P2], weak, CANDIDATES, TEXTS, Calibration(), 0.5, 3).citations) == 1
+    same = OTHER.index("1932")
+    year = DOC.index("1932")
+    repeats = [Reading(year, year + 4, 9.0, 1.0), Reading(same, same + 4, 8.0, 1.0)]
+    assert len(compose([P1, P2], repeats, CANDIDATES, TEXTS, Calibration(), 0.5, 3).citations) == 1
+    assert len(compose([P1, P2], readings, CANDIDATES, TEXTS, Calibration(), 0.5, 1).citations) == 1
+
+
+def test_the_lead_is_the_highest_ranked_passage_the_reader_accepts_not_the_highest_score() -> None:
+    at = OTHER.index("Ralph")
+    readings = [Reading(AT, AT + 14, 4.0, 1.0), Reading(at, at + 13, 9.0, 1.0)]
+    out = compose([P1, P2], readings, CANDIDATES, TEXTS, Calibration(), 0.5, 3)
+    assert out.short_answer is not None and out.short_answer.text == "John Bradfield"
+    assert [c.doc for c in out.citations] == ["a.txt", "b.txt"]
+    declined = [Reading(AT, AT + 14, 4.0, 6.0), Reading(at, at + 13, 9.0, 1.0)]  # passage 1 refused
+    out = compose([P1, P2], declined, CANDIDATES, TEXTS, Calibration(), 0.5, 3)
+    assert out.short_answer is not None and out.short_answer.text == "Ralph Freeman"
+    assert [c.doc for c in out.citations] == ["b.txt"]
+
+
+def test_nothing_read_is_a_refusal() -> None:
+    out = compose([P1], [Reading(None, None, float("-inf"), 0.0)], CANDIDATES, TEXTS, Calibration(), 0.5, 3)
+    assert out.abstained and out.confidence == 0.0
+
+
+def test_each_part_of_a_two_part_question_brings_its_sentence() -> None:
+    year = DOC.index("1932")
+    whole = [Reading(AT, AT + 14, 9.0, 1.0)]  # the whole question's best span: the designer
+    part = [Reading(year, year + 4, 6.0, 1.0)]  # the "when" part's: the year, another sentence
+    out = compose([P1], whole, CANDIDATES, TEXTS, Calibration(), 0.5, 3, parts=[whole, part])
+    assert [c.quote for c in out.citations] == [
+        "It was designed by John Bradfield.",
+        "The bridge opened in 1932.",
+    ]
+    assert out.short_answer is not None and out.short_answer.text == "John Bradfield"
+
+
+def test_questions_split_where_a_new_question_word_opens_a_clause() -> None:
+    assert question_parts("Who designed the bridge, and when did it open?") == [
+        "Who designed the bridge?",
+        "When did it open?",
+    ]
+    assert question_parts("Where is it and how long is its arch?") == [
+        "Where is it?",
+        "How long is its arch?",
+    ]
+    assert question_parts("Who ran the bread and butter shop?") == []
+    assert question_parts("What happened and why?") == []  # "why" alone leans on the rest

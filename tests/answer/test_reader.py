@@ -1,0 +1,189 @@
+"""The shipped reader (models/reader) on real indexes: short answers, refusals, multi-part questions,
+and a clear line for a missing or damaged model folder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rag.answer.parts import question_parts
+from rag.answer.reader import DEFAULT_READER, Reader
+from rag.config import Config
+from rag.engine import Engine
+from rag.errors import UserError
+from rag.evaluation.evaluate import load_questions
+from rag.store.indexer import build_index
+from tests.conftest import ROOT, collapse, run_rag
+
+# A made-up town's library, so nothing here can be keyed to the seed articles.
+LIBRARY = """Marlow Green Library
+
+The library on Church Street opened to readers in 1998, after a long campaign by local parents.
+
+The building was designed by the architect Helen Okafor. Its reading room faces the river and has
+room for forty people.
+
+Volunteers run a homework club there on Tuesday and Thursday afternoons. The club is free for
+pupils of any school in the district.
+"""
+
+
+@pytest.fixture(scope="module")
+def seed_engine(seed_index: Config) -> Iterator[Engine]:
+    """The reader alone: these tests are about what it reads, not the composer's fallback."""
+    engine = Engine(seed_index.with_(reader="shipped", composer_fallback=False))
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    docs = tmp_path_factory.mktemp("library-docs")
+    (docs / "library.txt").write_text(LIBRARY, encoding="utf-8")
+    config = Config(index_dir=tmp_path_factory.mktemp("library-index"), reader="shipped")
+    build_index([docs], config)
+    engine = Engine(config)
+    yield engine
+    engine.close()
+
+
+def test_the_shipped_weights_are_small_and_described() -> None:
+    model = DEFAULT_READER / "model.onnx"
+    assert model.stat().st_size <= 50 * 1024 * 1024
+    card = (DEFAULT_READER / "README.md").read_text(encoding="utf-8")
+    assert "SQuAD v1.1" in card and "CC BY-SA 4.0" in card
+
+
+def test_every_seed_answer_marks_its_short_answer_at_its_place_in_the_file(seed_engine: Engine) -> None:
+    questions = load_questions(ROOT / "eval" / "seed_questions.jsonl")
+    answered = 0
+    for q in questions:
+        answer = seed_engine.ask(str(q["question"]))
+        if answer.abstained:
+            assert answer.short_answer is None
+            continue
+        short = answer.short_answer
+        assert short is not None
+        assert collapse(seed_engine.reader.document_text(short.doc)[short.start : short.end]) == short.text
+        cited = answer.citations[short.n - 1]
+        assert (cited.doc, cited.chunk_id) == (short.doc, short.chunk_id)
+        assert cited.start <= short.start < short.end <= cited.end
+        assert short.text in cited.quote
+        answered += 1
+    assert answered >= len(questions) // 2
+
+
+def test_passages_below_the_top_one_are_read_only_when_it_holds_no_answer(seed_index: Config) -> None:
+    """`reader_first = 1`: an answer found in the top passage is the whole reading (so it cites that
+    passage alone); where the reader finds none there, the rest are read and one of them leads."""
+    questions = [str(q["question"]) for q in load_questions(ROOT / "eval" / "seed_questions.jsonl")]
+    single = [q for q in questions if not question_parts(q)][:40]
+    engine = Engine(seed_index.with_(reader="shipped", reader_first=1, composer_fallback=False))
+    try:
+        went_on = 0
+        for q in single:
+            answer = engine.ask(q)
+            if answer.abstained:
+                continue
+            assert answer.short_answer is not None
+            top = answer.passages[0]
+            if answer.short_answer.chunk_id == top.chunk_id:
+                assert {c.chunk_id for c in answer.citations} == {top.chunk_id}
+            else:
+                went_on += 1
+                _, (reading,) = engine.read(q, [top])
+                assert (
+                    reading.start is None
+                    or engine.span_reader.calibration.probability(  # type: ignore[union-attr]
+                        reading.margin
+                    )
+                    < engine.config.reader_threshold
+                )
+        assert went_on >= 1
+    finally:
+        engine.close()
+
+
+def test_the_fact_itself_is_the_short_answer(library: Engine) -> None:
+    answer = library.ask("In which year did the library open?")
+    assert not answer.abstained and answer.short_answer is not None
+    assert answer.short_answer.text == "1998"
+    assert answer.answer.startswith("The library on Church Street opened to readers in 1998")
+    assert answer.to_dict()["short_answer"]["text"] == "1998"
+
+
+def test_an_on_topic_question_whose_fact_is_absent_is_refused(library: Engine) -> None:
+    answer = library.ask("How much did it cost to build the library?")
+    assert answer.abstained and answer.short_answer is None and answer.citations == []
+    assert answer.confidence < Config().reader_threshold
+
+
+def test_a_two_part_question_gets_both_parts(library: Engine) -> None:
+    answer = library.ask("Who designed the library building, and when does the homework club meet?")
+    assert not answer.abstained
+    assert "Helen Okafor" in answer.answer and "Tuesday and Thursday" in answer.answer
+
+
+def test_rag_ask_with_the_reader_prints_the_short_answer_first(seed_index: Config, tmp_path: Path) -> None:
+    settings = tmp_path / "settings.toml"
+    settings.write_text('reader = "shipped"\n', encoding="utf-8")
+    question = "Who chaired the inquiry into the Cleveland child abuse cases?"
+    proc = run_rag("ask", question, "--index-dir", str(seed_index.index_dir), "--config", str(settings))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("Answer: ") and lines[1] == "" and "[1]" in lines[2]
+
+
+def test_a_missing_or_damaged_reader_is_one_clear_line(tmp_path: Path, seed_index: Config) -> None:
+    with pytest.raises(UserError, match="reader model not found"):
+        Reader(tmp_path / "absent").warm()
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    for name in ("tokenizer.json", "tokenizer_config.json", "reader.json"):
+        (damaged / name).write_bytes((DEFAULT_READER / name).read_bytes())
+    (damaged / "model.onnx").write_bytes(b"\x08\x01 not a model")
+    settings = tmp_path / "settings.toml"
+    for folder, words in ((tmp_path / "absent", "not found"), (damaged, "damaged")):
+        settings.write_text(f'reader = "{folder}"\n', encoding="utf-8")
+        proc = run_rag(
+            "ask",
+            "Who leads the council?",
+            "--index-dir",
+            str(seed_index.index_dir),
+            "--config",
+            str(settings),
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert (
+            proc.stderr.strip().count("\n") == 0 and words in proc.stderr and "Traceback" not in proc.stderr
+        )
+
+
+def test_without_a_reader_the_sentence_composer_answers(seed_index: Config) -> None:
+    engine = Engine(seed_index.with_(reader="none"))
+    try:
+        answer = engine.ask("How often are children in care visited by their social worker?")
+    finally:
+        engine.close()
+    assert answer.short_answer is None and answer.to_dict()["short_answer"] is None
+
+
+def test_where_the_reader_finds_no_span_the_composers_sentences_answer(seed_engine: Engine) -> None:
+    """ "What did she say about X?" asks for a sentence, not the short span a reader trained on SQuAD
+    looks for: where the reader finds none, the composer answers if its own check passes."""
+    question = (
+        "Munro wanted inspections to follow the child through services; what did Meg Munn think of "
+        "tracking individual children through the system?"
+    )
+    fallback = Engine(seed_engine.config.with_(composer_fallback=True))
+    try:
+        answered = fallback.ask(question)
+    finally:
+        fallback.close()
+    alone = seed_engine.ask(question)
+    assert alone.abstained and alone.short_answer is None
+    assert not answered.abstained and answered.short_answer is None
+    assert "journey" in answered.answer and answered.citations
+    assert "002_325d7f82ffdefe65.txt" in {c.doc for c in answered.citations}
