@@ -287,3 +287,30 @@ def test_a_page_that_lost_its_breaks_is_judged_in_pieces() -> None:
     (dropped,) = [p for p in paragraphs if not p.kept]
     assert spam in dropped.text and dropped.reason == "spam"
     assert all(p.text.endswith((".", '"', "”", "’", ")")) for p in paragraphs[:-1] if p.kept)
+
+
+TECHNICAL = (
+    "A Turing machine reads one symbol at a time from a tape. The Turing machine then writes a symbol, "
+    "moves the tape one cell to the left or right, and changes its state; a universal Turing machine "
+    "can imitate any other Turing machine from a description of it written on the tape."
+)
+NAMES = (
+    "Past chairs of the society include Amara Osei (2019–2023), Tomasz Wielgus (2015–2019), Ingrid "
+    "Solberg (2011–2015), Rafael Montoya (2007–2011), Keiko Tanaka (2003–2007), Lucia Ferraro "
+    "(2001–2003) and Dmitri Volkov "
+    "(1999–2001)."
+)
+
+
+def test_technical_prose_repeating_its_subject_is_not_spam() -> None:
+    """A paragraph repeats its subject ("Turing machine") inside grammatical prose and sells nothing;
+    keyword stuffing repeats a product among selling words (SPAM above stays dropped)."""
+    text = "\n\n".join([PROSE[0], TECHNICAL, PROSE[1]])
+    assert verdicts(text)[TECHNICAL].kept
+    assert not verdicts(FLOOD_ARTICLE)[SPAM].kept
+
+
+def test_a_long_list_of_names_inside_an_article_is_kept() -> None:
+    """Few stop words mark banners and navigation, but a long list of names among prose is content."""
+    text = "\n\n".join([PROSE[0], NAMES, PROSE[1]])
+    assert verdicts(text)[NAMES].kept
