@@ -15,11 +15,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from rag.errors import LoadError, UserError
-from rag.ingest import formats
+from rag.ingest.formats import FORMAT_KINDS, STRUCTURED_KINDS, read_format
 from rag.types import Document
 
 TEXT_KINDS = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md"}
-KINDS = {**TEXT_KINDS, ".html": "html", ".htm": "html", ".pdf": "pdf", **formats.FORMAT_KINDS}
+KINDS = {**TEXT_KINDS, ".html": "html", ".htm": "html", ".pdf": "pdf", **FORMAT_KINDS}
 _MD_TITLE = re.compile(r"^[ \t]{0,3}#[ \t]+(\S.*?)[ \t]*#*[ \t]*$", re.MULTILINE)
 # Control characters that are not whitespace: NUL, BEL, ESC (terminal escape sequences), DEL, C1.
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
@@ -97,8 +97,8 @@ def load(doc: str, path: Path, max_bytes: int | None = None) -> Document:
     notes: tuple[str, ...] = ()
     if kind == "pdf":
         text, page_starts, title = _pdf_text(raw, path)
-    elif kind in formats.STRUCTURED_KINDS:
-        text, title, notes = formats.read(kind, raw, path, max_bytes, decode, _html_only)
+    elif kind in STRUCTURED_KINDS:
+        text, title, notes = read_format(kind, raw, path, max_bytes, decode, _html_only)
     else:
         text = decode(raw, path)
         if kind == "html":

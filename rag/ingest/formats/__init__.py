@@ -1,7 +1,7 @@
 """Documents other than plain text, HTML and PDF, each read by a well-kept library into text with
 paragraph breaks: office files (`office`: .docx, .pptx, .odt), spreadsheets (`sheets`: .xlsx, .csv),
 e-mail (`mail`: .eml), e-books (`epub`) and .rtf. Zip-based files pass `zipguard` first (zip bombs,
-corrupt archives, password-protected Office files). `read` dispatches by kind.
+corrupt archives, password-protected Office files). `read_format` dispatches by kind.
 
 Their text is authored, not scraped: STRUCTURED_KINDS keep every paragraph (no row, slide or header
 line is dropped as web boilerplate)."""
@@ -38,7 +38,7 @@ class Extracted(NamedTuple):
     notes: tuple[str, ...] = ()
 
 
-def read(
+def read_format(
     kind: str,
     raw: bytes,
     path: Path,
