@@ -208,3 +208,13 @@ def test_a_question_is_answered_from_the_one_file_that_holds_it(
 ) -> None:
     passages = Engine(format_index[0]).search(question, 3).passages
     assert passages[0].doc == source, [(p.doc, p.text[:60]) for p in passages]
+
+
+@pytest.mark.parametrize("name", list(WRITERS))
+def test_uploads_accept_each_new_type(name: str) -> None:
+    """The browser's upload takes the types in KINDS (ui/app.py's file_types) and stores them by name."""
+    from rag.ingest import KINDS
+    from rag.library import safe_name
+
+    assert Path(name).suffix in KINDS
+    assert safe_name(f"/uploads/{name}") == name
