@@ -12,8 +12,8 @@ class Document:
 
     doc: str  # document id: the path relative to the indexed folder (for seeds/, the file name)
     path: str  # absolute source path
-    text: str  # decoded text (.txt/.md: the file itself; .html/.pdf: the extracted text)
-    kind: str  # txt, md, html or pdf
+    text: str  # decoded text (.txt/.md: the file itself; other kinds: the extracted text)
+    kind: str  # txt, md, html, pdf, or one of rag.ingest.formats.FORMAT_KINDS (docx, xlsx, eml, …)
     sha256: str
     size: int
     mtime_ns: int

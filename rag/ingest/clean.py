@@ -220,9 +220,12 @@ def _heading_before_content(classes: list[str], i: int, reach: int = 2) -> bool:
     return False
 
 
-def classify(text: str, repeated: frozenset[str] = frozenset()) -> list[Paragraph]:
-    """Split `text` into paragraphs and decide for each whether it is article content."""
+def classify(text: str, repeated: frozenset[str] = frozenset(), *, keep_all: bool = False) -> list[Paragraph]:
+    """Split `text` into paragraphs and decide for each whether it is article content. With
+    `keep_all` (structured documents: spreadsheet rows, slides, e-mail headers) every one is kept."""
     blocks = split_paragraphs(text)
+    if keep_all:
+        return [Paragraph(b.start, b.end, b.text, True, "structured document") for b in blocks]
     seen: set[str] = set()
     classes: list[str] = []
     reasons: list[str] = []

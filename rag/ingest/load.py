@@ -1,4 +1,5 @@
-"""Read files into Documents: .txt/.md as decoded text, .html via trafilatura, .pdf via pypdf.
+"""Read files into Documents: .txt/.md as decoded text, .html via trafilatura, .pdf via pypdf, and
+the office, spreadsheet, e-mail and e-book formats of rag.ingest.formats (their extracted text).
 
 Offsets everywhere refer to `Document.text`, which for text files is the decoded file itself, save
 that control characters other than whitespace read as spaces (one for one, so offsets hold).
@@ -14,10 +15,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from rag.errors import LoadError, UserError
+from rag.ingest.formats import FORMAT_KINDS, STRUCTURED_KINDS, read_format
 from rag.types import Document
 
 TEXT_KINDS = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md"}
-KINDS = {**TEXT_KINDS, ".html": "html", ".htm": "html", ".pdf": "pdf"}
+KINDS = {**TEXT_KINDS, ".html": "html", ".htm": "html", ".pdf": "pdf", **FORMAT_KINDS}
 _MD_TITLE = re.compile(r"^[ \t]{0,3}#[ \t]+(\S.*?)[ \t]*#*[ \t]*$", re.MULTILINE)
 # Control characters that are not whitespace: NUL, BEL, ESC (terminal escape sequences), DEL, C1.
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
@@ -95,6 +97,8 @@ def load(doc: str, path: Path, max_bytes: int | None = None) -> Document:
     notes: tuple[str, ...] = ()
     if kind == "pdf":
         text, page_starts, title = _pdf_text(raw, path)
+    elif kind in STRUCTURED_KINDS:
+        text, title, notes = read_format(kind, raw, path, max_bytes, decode, _html_only)
     else:
         text = decode(raw, path)
         if kind == "html":
@@ -210,6 +214,11 @@ def _html_text(html: str) -> tuple[str, str | None, str | None]:
 _HIDDEN = re.compile(r"<!--.*?(?:-->|\Z)|<(script|style|template|noscript)\b.*?(?:</\1\s*>|\Z)", re.S | re.I)
 _BLOCK_TAGS = re.compile(r"(?:\s*</?(?:p|div|br|li|tr|h[1-6]|section|article)\b[^<>]*>)+\s*", re.I)
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+
+
+def _html_only(html: str) -> str:
+    """The HTML path for HTML inside other formats (e-mail bodies, e-book chapters)."""
+    return _html_text(html)[0]
 
 
 def _visible_text(page: str) -> str:

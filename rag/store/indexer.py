@@ -17,6 +17,7 @@ from rag.config import Config
 from rag.errors import LoadError, UserError
 from rag.ingest import (
     KINDS,
+    STRUCTURED_KINDS,
     chunk_document,
     classify,
     collapse,
@@ -182,7 +183,7 @@ def _prepare(
     repeated = repeated_keys([*keys.values(), *others])
     prepared = []
     for document in _progress(loaded, progress, "chunking"):
-        paragraphs = classify(document.text, repeated)
+        paragraphs = classify(document.text, repeated, keep_all=document.kind in STRUCTURED_KINDS)
         chunks = chunk_document(
             document,
             paragraphs,

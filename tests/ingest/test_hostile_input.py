@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from rag.errors import LoadError
 from rag.ingest.chunk import chunk_document, split_sentences
 from rag.ingest.clean import classify
+from rag.ingest.formats import FORMAT_KINDS
 from rag.ingest.load import discover, load
 from rag.store.embed import Embedder
 from rag.types import Document
@@ -149,18 +150,19 @@ def check_pipeline(text: str, embedder: Embedder) -> None:
 
 
 @FUZZ
-@given(raw=RAW, suffix=st.sampled_from([".txt", ".md", ".html"]))
+@given(raw=RAW, suffix=st.sampled_from([".txt", ".md", ".html", *FORMAT_KINDS]))
 def test_fuzzed_files_load_or_fail_with_one_line_and_their_text_chunks(
     tmp_path: Path, embedder: Embedder, raw: bytes, suffix: str
 ) -> None:
-    """Arbitrary bytes under a text name: a Document whose text is valid Unicode (it is hashed,
-    stored and sent as JSON) and cleans and chunks, or one LoadError line naming the file."""
+    """Arbitrary bytes under a text name, or an office, sheet, e-mail or e-book name: a Document
+    whose text is valid Unicode (it is hashed, stored and sent as JSON) and cleans and chunks, or
+    one LoadError line naming the file."""
     path = tmp_path / f"fuzz{suffix}"
     path.write_bytes(raw)
     doc = load_or_error(path)
     if isinstance(doc, Document):
         doc.text.encode("utf-8")  # raises on a lone surrogate
-        if suffix != ".html" and _is_utf8(raw):  # offsets are positions in the file itself
+        if suffix in (".txt", ".md") and _is_utf8(raw):  # offsets are positions in the file itself
             assert doc.text == "".join(map(_shown, raw.decode("utf-8-sig")))
         check_pipeline(doc.text, embedder)
 

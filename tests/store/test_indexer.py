@@ -183,7 +183,7 @@ def test_bad_files_are_reported_and_the_rest_indexed(corpus: Path, fresh_config:
     assert report.documents == 6
     assert any("binary.txt" in e and "binary" in e for e in report.errors)
     assert any("empty.md" in e and "empty" in e for e in report.errors)
-    assert any("notes.docx" in w and "unsupported" in w for w in warnings)
+    assert any("notes.docx" in w and "not a readable Word document" in w for w in warnings)
     reader = IndexReader(fresh_config.index_dir)
     assert any("café des enfants protège" in c.text for c in reader.chunks())
     reader.close()
@@ -247,7 +247,7 @@ NOISE_ONLY = "Skip over Navigation\n\nNewsletter Sign Up\n\nCall local rate\n\nT
 
 
 def write_refused(folder: Path) -> Path:
-    """Three files that are each refused: binary, empty, unsupported type."""
+    """Three files that are each refused: binary, empty, a corrupt .docx."""
     folder.mkdir()
     (folder / "binary.txt").write_bytes(bytes(range(256)) * 4)
     (folder / "empty.md").write_text("   \n")
@@ -278,7 +278,9 @@ def test_a_folder_of_only_bad_files_builds_no_index(tmp_path: Path, fresh_config
         build_index([bad], fresh_config)
     assert current_generation(fresh_config.index_dir) is None
     (tmp_path / "empty").mkdir()
-    with pytest.raises(UserError, match=r"from .*empty: no \.htm, .*\.txt files there; no index was built"):
+    with pytest.raises(
+        UserError, match=r"from .*empty: no \.csv, .*\.txt, \.xlsx files there; no index was built"
+    ):
         build_index([tmp_path / "empty"], fresh_config)
 
 

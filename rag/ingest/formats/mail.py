@@ -1,0 +1,58 @@
+"""E-mail (.eml) as text through the standard library's `email` (policy.default): the Subject, From,
+To and Date lines, a blank line, then the plain-text body (an HTML-only body through the HTML path),
+then the attachments' names, listed and not indexed."""
+
+from __future__ import annotations
+
+import email
+from collections.abc import Callable
+from email import policy
+from email.message import EmailMessage, MIMEPart
+from pathlib import Path
+
+from rag.errors import LoadError
+
+HEADERS = ("Subject", "From", "To", "Date")
+
+
+def eml_text(raw: bytes, path: Path, html_to_text: Callable[[str], str]) -> tuple[str, str | None]:
+    """An e-mail's headers, body and attachment list, and its subject as the title."""
+    try:
+        message = email.message_from_bytes(raw, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        lines = []
+        for name in HEADERS:
+            value = message.get(name)
+            if value is not None and str(value).strip():
+                lines.append(f"{name}: {' '.join(str(value).split())}")
+        if not lines:
+            raise LoadError(f"{path}: not an e-mail (no Subject, From, To or Date header)")
+        body = message.get_body(preferencelist=("plain", "html"))
+        text = ""
+        if body is not None:
+            content = _content(body)
+            text = html_to_text(content) if body.get_content_subtype() == "html" else content
+        names = [
+            part.get_filename() or part.get_content_type()
+            for part in message.iter_attachments()
+            if part is not body
+        ]
+        subject = message.get("Subject")
+    except LoadError:
+        raise
+    except Exception as exc:  # untrusted input: a damaged message can fail in many ways
+        raise LoadError(f"{path}: unreadable e-mail ({exc.__class__.__name__}: {exc})") from None
+    blocks = ["\n".join(lines), text.strip()]
+    if names:
+        blocks.append("Attachments (not indexed): " + ", ".join(" ".join(n.split()) for n in names))
+    title = " ".join(str(subject).split()) if subject else None
+    return "\n\n".join(b for b in blocks if b), title or None
+
+
+def _content(part: MIMEPart) -> str:
+    """A text part decoded; an unknown or wrong charset read as UTF-8 with replacement characters."""
+    try:
+        return str(part.get_content())
+    except (LookupError, UnicodeError, ValueError):
+        payload = part.get_payload(decode=True)
+        return payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else ""
