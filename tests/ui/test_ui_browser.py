@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from rag.cli import main as rag_main
 from rag.config import Config
 from tests.conftest import ROOT
+from tests.ingest.format_files import write_docx
 from tests.ui.test_ui_api import history
 from tests.ui_fixtures import Server, Tab
 from ui.render import summary_table
@@ -129,6 +130,17 @@ def test_an_uploaded_file_is_indexed_and_cited(tab: Tab, tmp_path: Path) -> None
     expect(answer.locator("details.source summary").first).to_contain_text("[1] zorblatt-browser.md")
 
     remove(tab, notes.name)
+
+
+def test_an_uploaded_word_document_is_indexed_and_its_table_cited(tab: Tab, tmp_path: Path) -> None:
+    """An office file through the browser's upload: a table row keeps its header names."""
+    report = write_docx(tmp_path / "staffing-browser.docx")
+    upload(tab, report)
+    answer = ask(tab, "How many vacancies does the South team have?")
+    expect(answer).to_contain_text("Team: South; Vacancies: 7")
+    expect(answer.locator("details.source summary").first).to_contain_text("staffing-browser.docx")
+
+    remove(tab, report.name)
 
 
 def test_markup_in_documents_and_questions_shows_as_text_and_never_runs(tab: Tab, tmp_path: Path) -> None:
