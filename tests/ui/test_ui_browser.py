@@ -4,9 +4,11 @@ and ask about it, documents rendered as text, per-tab conversations, evaluate a 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from gradio_client import Client
 from playwright.sync_api import expect
 
@@ -117,30 +119,34 @@ def test_ask_open_a_source_and_see_the_quote_highlighted(tab: Tab, ui_server: Se
     expect(page.locator("#docview mark")).to_have_count(0)
 
 
-def test_an_uploaded_file_is_indexed_and_cited(tab: Tab, tmp_path: Path) -> None:
-    notes = tmp_path / "zorblatt-browser.md"
-    notes.write_text(
+def write_notes(path: Path) -> Path:
+    path.write_text(
         "# The Zorblatt Institute\n\nThe Zorblatt Institute for Child Welfare was founded in 1931 by "
         "Elena Marchetti in the town of Tromsø.\n",
         encoding="utf-8",
     )
-    upload(tab, notes)
-    answer = ask(tab, "Who founded the Zorblatt Institute?")
-    expect(answer).to_contain_text("Elena Marchetti")
-    expect(answer.locator("details.source summary").first).to_contain_text("[1] zorblatt-browser.md")
-
-    remove(tab, notes.name)
+    return path
 
 
-def test_an_uploaded_word_document_is_indexed_and_its_table_cited(tab: Tab, tmp_path: Path) -> None:
-    """An office file through the browser's upload: a table row keeps its header names."""
-    report = write_docx(tmp_path / "staffing-browser.docx")
-    upload(tab, report)
-    answer = ask(tab, "How many vacancies does the South team have?")
-    expect(answer).to_contain_text("Team: South; Vacancies: 7")
-    expect(answer.locator("details.source summary").first).to_contain_text("staffing-browser.docx")
+@pytest.mark.parametrize(
+    ("name", "write", "question", "expected"),
+    [
+        ("zorblatt-browser.md", write_notes, "Who founded the Zorblatt Institute?", "Elena Marchetti"),
+        # an office file: its table row keeps the header names
+        ("staffing-browser.docx", write_docx, "How many vacancies does the South team have?", "Vacancies: 7"),
+    ],
+    ids=["markdown", "word"],
+)
+def test_an_uploaded_file_is_indexed_and_cited(
+    tab: Tab, tmp_path: Path, name: str, write: Callable[[Path], Path], question: str, expected: str
+) -> None:
+    path = write(tmp_path / name)
+    upload(tab, path)
+    answer = ask(tab, question)
+    expect(answer).to_contain_text(expected)
+    expect(answer.locator("details.source summary").first).to_contain_text(f"[1] {name}")
 
-    remove(tab, report.name)
+    remove(tab, name)
 
 
 def test_markup_in_documents_and_questions_shows_as_text_and_never_runs(tab: Tab, tmp_path: Path) -> None:
