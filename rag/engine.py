@@ -72,6 +72,12 @@ def clean_question(question: str) -> str:
     return text
 
 
+def _contexts(passages: list[Passage], texts: dict[str, str]) -> list[str]:
+    """What the reader reads: each passage's source text (offsets into the file, not the collapsed
+    chunk text), from its document's text."""
+    return [texts[p.doc][p.start : p.end] for p in passages]
+
+
 class Engine:
     """Search and answer over one index folder, models loaded once; safe to call from several threads."""
 
@@ -217,10 +223,11 @@ class Engine:
         """The reader's answer over the passages, as the composer's Composition plus the short answer."""
         assert self.span_reader is not None
         texts = {p.doc: self.reader.document_text(p.doc) for p in passages}
-        contexts = [texts[p.doc][p.start : p.end] for p in passages]
+        contexts = _contexts(passages, texts)
         first = self.config.reader_first or len(contexts)
         readings = self.span_reader.read(question, contexts[:first])
-        if self._answered(readings):  # the passages further down are not read
+        calibration, threshold = self.span_reader.calibration, self.config.reader_threshold
+        if any(calibration.accepts(r, threshold) for r in readings):  # the rest are not read
             readings += [UNREAD] * len(contexts[first:])
         else:
             readings += self.span_reader.read(question, contexts[first:])
@@ -230,8 +237,8 @@ class Engine:
             readings,
             candidates,
             texts,
-            self.span_reader.calibration,
-            self.config.reader_threshold,
+            calibration,
+            threshold,
             self.config.answer_sentences,
             parts,
         )
@@ -240,19 +247,11 @@ class Engine:
         text = " ".join(f"{c.quote} [{c.n}]" for c in read.citations)
         return Composition(text, read.citations, False, read.confidence), read.short_answer
 
-    def _answered(self, readings: list[Reading]) -> bool:
-        """Whether one of these readings is an answer the reader would give."""
-        assert self.span_reader is not None
-        margins = [r.margin for r in readings if r.start is not None]
-        return bool(margins) and (
-            self.span_reader.calibration.probability(max(margins)) >= self.config.reader_threshold
-        )
-
     def read(self, question: str, passages: list[Passage]) -> tuple[list[str], list[Reading]]:
         """The passages' source text (offsets into the file, not the collapsed chunk text) and the
         reader's verdict on each; needs a reader (`reader` not "none")."""
         assert self.span_reader is not None
-        contexts = [self.reader.document_text(p.doc)[p.start : p.end] for p in passages]
+        contexts = _contexts(passages, {p.doc: self.reader.document_text(p.doc) for p in passages})
         return contexts, self.span_reader.read(question, contexts)
 
     def _k(self, k: int | None) -> int:

@@ -84,16 +84,15 @@ def compose(
     confidence = calibration.probability(margin)
     if confidence < threshold:
         return ReaderAnswer([], None, True, confidence)
-    accepted = calibration.margin_at(threshold)
     # The lead is the highest-ranked passage the reader accepts, not the highest span score: span
     # scores are not comparable across passages, and the reranker's order is the better prior.
-    lead = next(f for f in found if calibration.probability(f.reading.margin) >= threshold)
+    lead = next(f for f in found if calibration.accepts(f.reading, threshold))
     ranked = sorted((f for f in found if f is not lead), key=lambda f: -f.reading.score)
     part_found = [_found(passages, r, candidates) for r in parts]
     part_best = [max(spans, key=lambda x: x.reading.score) for spans in part_found if spans]
     chosen = [lead]
     for f in part_best + ranked:
-        if len(chosen) >= max_sentences or f.reading.margin < accepted:
+        if len(chosen) >= max_sentences or not calibration.accepts(f.reading, threshold):
             continue
         words = normalize_tokens(document_text[f.passage.doc][f.start : f.end])
         if any(normalize_tokens(document_text[c.passage.doc][c.start : c.end]) == words for c in chosen):

@@ -36,10 +36,11 @@ class Calibration:
         z = self.a * margin + self.b
         return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
 
-    def margin_at(self, probability: float) -> float:
-        """The margin whose calibrated probability is `probability` (the inverse of `probability`)."""
-        p = min(max(probability, 1e-9), 1 - 1e-9)
-        return (math.log(p / (1 - p)) - self.b) / self.a if self.a > 0 else float("inf")
+    def accepts(self, reading: Reading, threshold: float) -> bool:
+        """Whether the reader gives this reading as an answer: a span whose calibrated probability
+        reaches `threshold` (the one test the answer's lead, its further sentences and the engine's
+        choice to read on share)."""
+        return reading.start is not None and self.probability(reading.margin) >= threshold
 
 
 @dataclass(frozen=True)
