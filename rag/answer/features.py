@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 MAX_LENGTH = 256  # word pieces per window: a 200-piece chunk and its question fit in one
 STRIDE = 96  # overlap between windows of a longer context
 
@@ -31,6 +33,18 @@ def clip_question(tokenizer: Any, question: str) -> str:
     enc = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
     offsets = enc["offset_mapping"]
     return question if len(offsets) <= MAX_QUESTION else question[offsets[-MAX_QUESTION][0] :]
+
+
+def content_vocabulary(tokenizer: Any) -> np.ndarray:
+    """Which word pieces of the vocabulary carry content: letters or digits, and not one of Lucene's
+    English stop words (bm25s's list, as the word index uses), so that "the" or "of" shared with the
+    question does not count as repeating it."""
+    from bm25s.stopwords import STOPWORDS_EN
+
+    stop = set(STOPWORDS_EN)
+    pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+    words = [p[2:] if p.startswith("##") else p for p in pieces]
+    return np.array([w.isalnum() and w.lower() not in stop for w in words])
 
 
 def encode(tokenizer: Any, questions: list[str], contexts: list[str]) -> Any:

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from rag.answer.features import clip_question, encode
-from rag.answer.spans import MAX_ANSWER_TOKENS, best_span
+from rag.answer.features import clip_question, content_vocabulary, encode
+from rag.answer.spans import MAX_ANSWER_TOKENS, best_span, window_echo
 from rag.errors import UserError
 
 DEFAULT_READER = Path(__file__).resolve().parents[2] / "models" / "reader"
@@ -73,6 +73,7 @@ class Reader:
         self._lock = threading.Lock()
         self._session: Any = None
         self._tokenizer: Any = None
+        self._content_ids = np.zeros(0, dtype=bool)
         self.calibration = Calibration()
 
     def warm(self) -> None:
@@ -106,6 +107,7 @@ class Reader:
                     ) from None
                 raise
             self.calibration = _calibration(self.path / "reader.json")
+            self._content_ids = content_vocabulary(tokenizer)
             self._tokenizer, self._session = tokenizer, session
 
     def read(self, question: str, contexts: list[str]) -> list[Reading]:
@@ -135,7 +137,8 @@ class Reader:
             context_mask = np.array(
                 [s == 1 for s in enc.sequence_ids(w)] + [False] * (width - len(enc.sequence_ids(w)))
             )
-            span = best_span(start_logits[w], end_logits[w], context_mask, self.max_answer_tokens)
+            echo = window_echo(ids[w], enc.sequence_ids(w), self._content_ids)
+            span = best_span(start_logits[w], end_logits[w], context_mask, self.max_answer_tokens, echo)
             if span is None:
                 continue
             offsets = enc["offset_mapping"][w]

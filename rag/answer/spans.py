@@ -3,6 +3,12 @@
 A span's score is start logit + end logit (the usual SQuAD reading); the "no answer" score is the
 same sum at the [CLS] token. Both are log-odds on one scale, so their difference is the margin the
 refusal is calibrated on.
+
+A reader trained on SQuAD often gives a span that repeats the question's own words ("What did Britain
+establish in 1824?" → "in 1824, Britain established Singapore"), while the asked fact is the part the
+question does not name. Among the spans, one whose content tokens echo the question is marked down by
+ECHO_PENALTY times the share of them that do; chosen on the calibration half of the SQuAD test bed
+(eval/squad_corpus.py): short-answer F1 +0.010, exact match +0.016, refusals unchanged.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MAX_ANSWER_TOKENS = 30
+ECHO_PENALTY = 1.0
 
 
 @dataclass(frozen=True)
@@ -24,11 +31,38 @@ class Span:
     null: float
 
 
+def echo_share(content: np.ndarray, echoed: np.ndarray) -> np.ndarray:
+    """share[i, j]: of the content tokens from i to j, the share that repeat the question's (0 when the
+    span holds none); `content` and `echoed` are boolean masks over the same tokens."""
+    c = np.concatenate([[0.0], np.cumsum(content)])
+    e = np.concatenate([[0.0], np.cumsum(echoed)])
+    return (e[None, 1:] - e[:-1, None]) / np.maximum(c[None, 1:] - c[:-1, None], 1.0)
+
+
+def window_echo(
+    ids: np.ndarray, sequence_ids: list[int | None], content_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (content, echoed) masks of one window: its content tokens, and those among them whose word
+    piece also stands in the window's question (sequence 0). `content_ids` marks the vocabulary's
+    content word pieces (rag.answer.features.content_vocabulary)."""
+    width = len(ids)
+    seq = np.array([-1 if x is None else x for x in sequence_ids] + [-1] * (width - len(sequence_ids)))
+    content = content_ids[ids]
+    asked = ids[(seq == 0) & content]
+    return content & (seq == 1), content & (seq == 1) & np.isin(ids, asked)
+
+
 def best_span(
-    start_logits: np.ndarray, end_logits: np.ndarray, context: np.ndarray, max_tokens: int = MAX_ANSWER_TOKENS
+    start_logits: np.ndarray,
+    end_logits: np.ndarray,
+    context: np.ndarray,
+    max_tokens: int = MAX_ANSWER_TOKENS,
+    echo: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Span | None:
-    """The highest-scoring span of context tokens with first <= last < first + max_tokens; None when
-    the window has no context token. `context` is a boolean mask over the window's tokens."""
+    """The highest-scoring span of context tokens with first <= last < first + max_tokens, marked
+    down for echoing the question when `echo` gives the window's (content, echoed) token masks; None
+    when the window has no context token. `context` is a boolean mask over the window's tokens. The
+    span's score is its own start + end logit, so the margin describes the span given."""
     where = np.flatnonzero(context)
     if not where.size:
         return None
@@ -36,6 +70,7 @@ def best_span(
     scores = s[:, None] + e[None, :]
     gap = where[None, :] - where[:, None]  # token distance last - first
     scores = np.where((gap >= 0) & (gap < max_tokens), scores, -np.inf)
-    i, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    chosen = scores if echo is None else scores - ECHO_PENALTY * echo_share(echo[0][where], echo[1][where])
+    i, j = np.unravel_index(int(np.argmax(chosen)), chosen.shape)
     null = float(start_logits[0] + end_logits[0])
     return Span(int(where[i]), int(where[j]), float(scores[i, j]), null)

@@ -114,6 +114,23 @@ def test_the_fact_itself_is_the_short_answer(library: Engine) -> None:
     assert answer.to_dict()["short_answer"]["text"] == "1998"
 
 
+def test_the_short_answer_leaves_out_what_the_question_already_says() -> None:
+    """Without the echo mark-down the shipped reader answers "police officer attended it, and minutes
+    were sent to the family": the asked person, run on into the question's own verb."""
+    reader = Reader()
+    question = (
+        "Along with the social worker, the head teacher and the health visitor, who else attended the "
+        "strategy meeting?"
+    )
+    context = (
+        "The strategy meeting was held on Monday. The social worker, the head teacher, the health visitor "
+        "and a police officer attended it, and minutes were sent to the family."
+    )
+    reading = reader.read(question, [context])[0]
+    assert reading.start is not None and reading.end is not None
+    assert context[reading.start : reading.end] in ("police officer", "a police officer")
+
+
 def test_an_on_topic_question_whose_fact_is_absent_is_refused(library: Engine) -> None:
     answer = library.ask("How much did it cost to build the library?")
     assert answer.abstained and answer.short_answer is None and answer.citations == []

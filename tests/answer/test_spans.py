@@ -5,17 +5,30 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.answer.spans import best_span
+from rag.answer.spans import ECHO_PENALTY, best_span, window_echo
 
 
 def reference(
-    start: np.ndarray, end: np.ndarray, context: np.ndarray, max_tokens: int
+    start: np.ndarray,
+    end: np.ndarray,
+    context: np.ndarray,
+    max_tokens: int,
+    echo: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[int, int, float]:
+    """The best (first, last, marked-down score) by trying every pair, the mark-down counted by hand."""
+
+    def marked(i: int, j: int) -> float:
+        if echo is None:
+            return 0.0
+        content = [k for k in range(i, j + 1) if context[k] and echo[0][k]]
+        return ECHO_PENALTY * sum(bool(echo[1][k]) for k in content) / max(len(content), 1)
+
     pairs = [
-        (i, j, start[i] + end[j])
+        (i, j, start[i] + end[j] - marked(i, j))
         for i, j in itertools.product(range(len(start)), repeat=2)
         if context[i] and context[j] and 0 <= j - i < max_tokens
     ]
@@ -46,6 +59,45 @@ def test_best_span_matches_brute_force(case: tuple[list[float], list[float], lis
     assert span.score == score
     assert context[span.first] and context[span.last] and 0 <= span.last - span.first < max_tokens
     assert span.null == start[0] + end[0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(2, 16).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.floats(-10, 10), min_size=n, max_size=n),
+            st.lists(st.floats(-10, 10), min_size=n, max_size=n),
+            st.lists(st.sampled_from([0, 1, 2]), min_size=n, max_size=n),
+        )
+    )
+)
+def test_the_echo_mark_down_matches_brute_force(case: tuple[list[float], list[float], list[int]]) -> None:
+    """Context tokens are function words (0), content (1) or content the question repeats (2)."""
+    s, e, kinds = case
+    start, end = np.array(s), np.array(e)
+    context = np.array([k > 0 or i % 3 == 0 for i, k in enumerate(kinds)])
+    context[0] = False
+    if not context.any():
+        return
+    echo = (np.array([k >= 1 for k in kinds]), np.array([k == 2 for k in kinds]))
+    span = best_span(start, end, context, 5, echo)
+    assert span is not None
+    _, _, best = reference(start, end, context, 5, echo)
+    content = [k for k in range(span.first, span.last + 1) if context[k] and echo[0][k]]
+    share = sum(bool(echo[1][k]) for k in content) / max(len(content), 1)
+    assert span.score - ECHO_PENALTY * share == pytest.approx(best)
+    assert span.score == start[span.first] + end[span.last]  # the margin is the given span's own
+
+
+def test_the_echo_masks_mark_context_words_the_question_repeats() -> None:
+    # [CLS] who chaired it [SEP] the panel was chaired by anna [SEP], ids standing for word pieces
+    ids = np.array([101, 7, 8, 9, 102, 1, 5, 6, 8, 4, 11, 102, 0])
+    sequence = [None, 0, 0, 0, None, 1, 1, 1, 1, 1, 1, None]  # one short of the padded width
+    content_ids = np.zeros(200, dtype=bool)
+    content_ids[[5, 7, 8, 9, 11]] = True  # 1 "the", 6 "was", 4 "by" are stop words
+    content, echoed = window_echo(ids, sequence, content_ids)
+    assert np.flatnonzero(content).tolist() == [6, 8, 10]
+    assert np.flatnonzero(echoed).tolist() == [8]
 
 
 def test_a_long_span_is_not_taken() -> None:
