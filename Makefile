@@ -70,6 +70,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_index.py
+	$(BIN)/python benchmarks/bench_encoder.py
 	$(BIN)/python benchmarks/bench_search.py
 	$(BIN)/python benchmarks/bench_clean.py
 	$(BIN)/python benchmarks/bench_ask.py

@@ -19,6 +19,7 @@ import numpy as np
 from rag.answer.features import clip_question, content_vocabulary, encode
 from rag.answer.spans import MAX_ANSWER_TOKENS, best_span, window_echo
 from rag.errors import UserError
+from rag.store import cpu_session, is_runtime_error
 
 DEFAULT_READER = Path(__file__).resolve().parents[2] / "models" / "reader"
 MODEL_FILE = "model.onnx"
@@ -87,21 +88,18 @@ class Reader:
                     f"reader model not found: {model} (restore models/reader or run `make reader`)"
                 )
             try:
-                import onnxruntime as ort
                 from transformers import AutoTokenizer
                 from transformers.utils import logging as transformers_logging
 
                 transformers_logging.set_verbosity_error()
-                options = ort.SessionOptions()
-                options.log_severity_level = 3
                 tokenizer = AutoTokenizer.from_pretrained(str(self.path))
-                session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+                session = cpu_session(model)
             except (OSError, ValueError, RuntimeError, json.JSONDecodeError) as exc:
                 raise UserError(
                     f"reader model in {self.path} cannot be loaded: {str(exc).splitlines()[0]}"
                 ) from None
             except Exception as exc:  # onnxruntime raises its own classes for a damaged file
-                if type(exc).__module__.startswith("onnxruntime"):
+                if is_runtime_error(exc):
                     raise UserError(
                         f"reader model {model} is damaged: {str(exc).splitlines()[0][:200]}"
                     ) from None

@@ -1,13 +1,28 @@
-"""Text to normalised vectors with a sentence-transformers model, loaded lazily and once."""
+"""Text to normalised vectors with a sentence-transformers model, loaded lazily and once: run by ONNX
+Runtime from its int8 export (`encoder = "onnx"`, the default: about twice as fast on a CPU) or by
+torch (`encoder = "torch"`, also the fallback when no export can be made)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from rag.config import Config
 from rag.store.models import sentence_transformer
+from rag.store.onnx_export import EncoderUnavailable, load_onnx_encoder, warn
+
+
+@lru_cache(maxsize=4)
+def sentence_encoder(name: str, device: str, encoder: str) -> Any:
+    """The model run by the chosen encoder, once per process; ONNX falls back to torch with one warning."""
+    if encoder == "onnx":
+        try:
+            return load_onnx_encoder(name)
+        except EncoderUnavailable as exc:
+            warn(f"{exc}; using the torch encoder")
+    return sentence_transformer(name, device)
 
 
 class Embedder:
@@ -18,7 +33,7 @@ class Embedder:
 
     @property
     def model(self) -> Any:
-        return sentence_transformer(self.config.model, self.config.device)
+        return sentence_encoder(self.config.model, self.config.device, self.config.encoder)
 
     @property
     def dimension(self) -> int:
@@ -44,7 +59,6 @@ class Embedder:
             texts,
             batch_size=self.config.batch_size,
             normalize_embeddings=True,
-            convert_to_numpy=True,
             show_progress_bar=progress,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)

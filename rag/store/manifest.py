@@ -19,6 +19,8 @@ from rag.store.generations import MANIFEST
 FORMAT = 2  # 2: BM25 stored with each generation
 BM25 = "bm25"
 DB, VECTORS, CURRENT, LOCK = "rag.sqlite", "vectors.faiss", "CURRENT", ".lock"
+# What an index built before a setting existed was built with: torch ran every encoder before "encoder".
+BEFORE_SETTINGS = {"encoder": "torch"}
 
 
 def sha256_file(path: Path) -> str:
@@ -75,8 +77,8 @@ def verify(gen: Path, manifest: dict[str, Any]) -> None:
 
 
 def check_settings(manifest: dict[str, Any], wanted: dict[str, Any], index_dir: Path) -> None:
-    """Refuse to mix settings: a different model or chunker means a rebuild."""
-    built = manifest.get("settings", {})
+    """Refuse to mix settings: a different model, encoder or chunker means a rebuild."""
+    built = {**BEFORE_SETTINGS, **manifest.get("settings", {})}
     diffs = [f"{k}: {built.get(k)!r} → {v!r}" for k, v in wanted.items() if built.get(k) != v]
     if manifest.get("format") != FORMAT:
         diffs.insert(0, f"format: {manifest.get('format')!r} → {FORMAT!r}")
