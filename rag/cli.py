@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,12 +26,13 @@ def _warn(message: str) -> None:
 
 
 def _config(args: argparse.Namespace) -> Config:
+    """The settings file's, then CITERAG_STORE, then the flags."""
     base = Config.from_file(args.config) if args.config else Config()
-    return base.with_(index_dir=args.index_dir)
+    return base.with_(index_dir=args.index_dir, store=args.store or os.environ.get("CITERAG_STORE"))
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from rag.store import IndexReader, build_index
+    from rag.store import build_index, open_reader
 
     config = _config(args)
     report = build_index(
@@ -42,7 +44,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     )
     dropped: dict[str, list[dict[str, Any]]] = {}
     if args.show_dropped:
-        reader = IndexReader(config.index_dir)
+        reader = open_reader(config)
         try:
             dropped = reader.dropped()
         finally:
@@ -67,9 +69,9 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from rag.store import IndexReader
+    from rag.store import open_reader
 
-    reader = IndexReader(_config(args).index_dir)
+    reader = open_reader(_config(args))
     try:
         for chunk in reader.chunks():
             print(json.dumps(chunk.to_dict(), ensure_ascii=False))
@@ -278,6 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--index-dir", type=Path, help="index folder (default: index/)")
     common.add_argument("--config", type=Path, help="TOML file of settings (see rag/config.py)")
+    common.add_argument(
+        "--store", metavar="URL", help="a postgresql:// database to keep the index in (or CITERAG_STORE)"
+    )
 
     parser = argparse.ArgumentParser(
         prog="rag", description="Question answering over your documents, every sentence cited."

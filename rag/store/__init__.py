@@ -1,9 +1,12 @@
 """The index: chunks embedded (`Embedder`) and indexed for BM25 (`LexicalIndex`), kept in generations of
 an index folder that `IndexWriter` writes and swaps in atomically and `IndexReader` reads; `build_index`
-runs ingest into it. The folder's layout and manifest: rag.store.manifest."""
+runs ingest into it. The folder's layout and manifest: rag.store.manifest. With `store` a
+`postgresql://` URL the index lives in a database instead (rag.store.postgres); `open_reader` and
+`open_writer` pick the backend."""
 
+from rag.store.backend import Lexical, Reader, Writer, open_reader, open_writer, stored_manifest, where
 from rag.store.embed import Embedder
-from rag.store.faiss_kind import new_faiss, train
+from rag.store.faiss_kind import dense_search, new_faiss, train
 from rag.store.indexer import Warn, build_index
 from rag.store.lexical import QUESTION_WORDS, LexicalIndex, tokenize
 from rag.store.manifest import (
@@ -33,15 +36,23 @@ __all__ = [
     "Embedder",
     "IndexReader",
     "IndexWriter",
+    "Lexical",
     "LexicalIndex",
+    "Reader",
     "Warn",
+    "Writer",
     "build_index",
     "check_settings",
     "cross_encoder",
     "current_generation",
+    "dense_search",
     "new_faiss",
+    "open_reader",
+    "open_writer",
     "read_manifest",
     "resolve_model",
+    "stored_manifest",
     "tokenize",
     "train",
+    "where",
 ]
