@@ -32,9 +32,15 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from rag.store import build_index, open_reader
+    from rag.store import build_index, copy_into_database, open_reader, where
 
     config = _config(args)
+    if args.from_dir is not None:
+        if args.paths:
+            raise UserError("give files to index or --from DIR, not both")
+        documents, chunks = copy_into_database(config, args.from_dir, rebuild=args.rebuild)
+        print(f"{documents} documents, {chunks} chunks copied from {args.from_dir} → {where(config)}")
+        return 0
     report = build_index(
         args.paths or ["seeds"],
         config,
@@ -292,6 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", parents=[common], help="index files or folders (incremental)")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: seeds/)")
     p.add_argument("--rebuild", action="store_true", help="build from scratch, ignoring the old index")
+    p.add_argument(
+        "--from", dest="from_dir", type=Path, metavar="DIR", help="copy this index folder into --store URL"
+    )
     p.add_argument("--show-dropped", action="store_true", help="list every paragraph the cleaner dropped")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(func=cmd_index)

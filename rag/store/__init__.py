@@ -4,7 +4,16 @@ runs ingest into it. The folder's layout and manifest: rag.store.manifest. With 
 `postgresql://` URL the index lives in a database instead (rag.store.postgres); `open_reader` and
 `open_writer` pick the backend."""
 
-from rag.store.backend import Lexical, Reader, Writer, open_reader, open_writer, stored_manifest, where
+from rag.store.backend import (
+    Lexical,
+    Reader,
+    Writer,
+    copy_into_database,
+    open_reader,
+    open_writer,
+    stored_manifest,
+    where,
+)
 from rag.store.embed import Embedder
 from rag.store.faiss_kind import dense_search, new_faiss, train
 from rag.store.indexer import Warn, build_index
@@ -43,6 +52,7 @@ __all__ = [
     "Writer",
     "build_index",
     "check_settings",
+    "copy_into_database",
     "cross_encoder",
     "current_generation",
     "dense_search",

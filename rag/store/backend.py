@@ -4,9 +4,11 @@ so the rest of the program meets one reader and one writer interface."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from rag.config import Config
+from rag.errors import UserError
 from rag.store.manifest import current_generation, read_manifest
 from rag.store.reader import IndexReader
 from rag.store.writer import IndexWriter
@@ -62,3 +64,13 @@ def stored_manifest(config: Config) -> dict[str, Any] | None:
     if meta is not None:
         check_version(meta, where(config))
     return meta
+
+
+def copy_into_database(config: Config, index_dir: Path, rebuild: bool = False) -> tuple[int, int]:
+    """An index folder's documents, chunks and vectors copied into `config.store` (no embedding);
+    (documents, chunks) copied."""
+    if not is_database(config):
+        raise UserError("--from DIR copies an index folder into a database: give --store URL too")
+    from rag.store.postgres import copy_folder
+
+    return copy_folder(index_dir, config.store, rebuild, config.hnsw_m)

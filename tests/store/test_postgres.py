@@ -219,3 +219,27 @@ def test_the_cli_indexes_searches_and_inspects_a_database(pg_url: str, tmp_path:
     assert inspect.returncode == 0 and len(inspect.stdout.splitlines()) > 5
     search = run_rag("search", "Who chaired the Cleveland inquiry?", "--json", "--config", str(settings))
     assert search.returncode == 0 and json.loads(search.stdout)["passages"]
+
+
+def test_an_index_folder_is_copied_into_a_database_without_embedding(pg_url: str, seed_index: Config) -> None:
+    result = run_rag("index", "--from", str(seed_index.index_dir), "--store", pg_url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("5 documents, ")
+    copied = Config(store=pg_url)
+    folder, database = open_reader(seed_index), open_reader(copied)
+    try:
+        assert list(database.chunks()) == list(folder.chunks())
+        rows_f, rows_d = (
+            folder.rows(list(range(1, 100)), vectors=True),
+            database.rows(list(range(1, 100)), True),
+        )
+        by_chunk = {r["chunk_id"]: r for r in rows_d.values()}
+        for r in rows_f.values():
+            assert (by_chunk[r["chunk_id"]]["sentence_vectors"] == r["sentence_vectors"]).all()
+            assert (by_chunk[r["chunk_id"]]["vector"] == r["vector"]).all()
+    finally:
+        folder.close()
+        database.close()
+    again = run_rag("index", "--from", str(seed_index.index_dir), "--store", pg_url)
+    assert again.returncode == 0 and again.stdout.startswith("0 documents, 0 chunks")
+    assert run_rag("index", "--from", str(seed_index.index_dir)).returncode == 2  # no database given
