@@ -186,7 +186,7 @@ class Library:
     def add_files(self, files: Sequence[Path], progress: Progress = _silent) -> IndexReport:
         with self._lock:
             report = add_files(files, self.config, progress)
-            self._engines = {}
+            self._reopen()
         return report
 
     def remove(self, doc: str) -> None:
@@ -194,4 +194,10 @@ class Library:
         from the deleted generation); the engines are then garbage collected."""
         with self._lock:
             remove_document(doc, self.config)
+            self._reopen()
+
+    def _reopen(self) -> None:
+        """Fresh engines on the folder's new generation; a database's engines read its current state
+        already (and keep their connection pools)."""
+        if not self.config.store:
             self._engines = {}

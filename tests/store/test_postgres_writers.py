@@ -156,7 +156,7 @@ def test_several_servers_share_one_database(
         for server in (a, b):
             assert all(c["doc"] != "airships.txt" for c in _ask(server.url, NEW_QUESTION)["citations"])  # type: ignore[union-attr]
         (docs / "airships.txt").write_text(NEW_DOC, encoding="utf-8")
-        assert run_rag("index", str(docs), "--store", pg_url).returncode == 0
+        assert run_rag("index", str(docs), "--store", pg_url, timeout=900).returncode == 0
         for server in (a, b):
             answer = _ask(server.url, NEW_QUESTION)
             assert [c["doc"] for c in answer["citations"]][:1] == ["airships.txt"], answer  # type: ignore[index, union-attr]
@@ -164,7 +164,7 @@ def test_several_servers_share_one_database(
         (docs / "other.txt").write_text(
             SEEDS.joinpath(sorted(os.listdir(SEEDS))[0]).read_text(), encoding="utf-8"
         )
-        assert run_rag("index", str(docs), "--store", pg_url).returncode == 0
+        assert run_rag("index", str(docs), "--store", pg_url, timeout=900).returncode == 0
         for server in (a, b):
             cited = [c["doc"] for c in _ask(server.url, NEW_QUESTION)["citations"]]  # type: ignore[union-attr]
             assert "airships.txt" not in cited

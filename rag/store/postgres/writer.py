@@ -19,7 +19,7 @@ from rag.errors import UserError
 from rag.store.manifest import FORMAT, check_settings
 from rag.store.postgres import bm25, schema
 from rag.store.postgres.connect import connect, database_errors, display_url
-from rag.store.writer import DocRecord
+from rag.store.writer import DocRecord, chunk_values, document_values
 from rag.types import Chunk, Document, Paragraph
 
 LOCK_KEY = 0x6369746572616701  # "citerag" + 1: pg_advisory_lock's key for writers of an index
@@ -41,12 +41,21 @@ class PostgresWriter:
         self.settings = settings
         self.hnsw_m = hnsw_m
         self.rebuild = rebuild
+        self.schema = schema.NEXT if rebuild else schema.SCHEMA
+        self.meta: dict[str, Any] = {}
         self.conn = connect(url)
-        with database_errors(url):
+        try:
+            self._open(settings)
+        except BaseException:
+            self.conn.close()  # and with it the lock
+            raise
+
+    def _open(self, settings: dict[str, Any]) -> None:
+        """Take the writers' lock (waiting for a running writer), check or create the tables."""
+        with database_errors(self.url):
             if not self.conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()[0]:
                 print(f"rag: waiting for another `rag index` on {self.where} to end", file=sys.stderr)
                 self.conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
-            self.schema = schema.NEXT if rebuild else schema.SCHEMA
             self.conn.execute(f"DROP SCHEMA IF EXISTS {schema.NEXT} CASCADE")  # a killed rebuild's
             meta = schema.read_meta(self.conn, self.schema)
             if meta is not None:
@@ -118,21 +127,7 @@ class PostgresWriter:
             self._remove(document.doc)
             self.conn.execute(
                 f"INSERT INTO {s}.documents VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                (
-                    document.doc,
-                    document.path,
-                    document.kind,
-                    document.sha256,
-                    document.size,
-                    document.mtime_ns,
-                    document.title,
-                    document.text,
-                    Jsonb(document.page_starts),
-                    Jsonb([[p.start, p.end, p.kept, p.reason] for p in paragraphs]),
-                    Jsonb(block_keys),
-                    len(chunks),
-                    sum(not p.kept for p in paragraphs),
-                ),
+                document_values(document, paragraphs, block_keys, len(chunks), Jsonb),
             )
             with self.conn.cursor() as cur:
                 for i, (chunk, vector, sentences, (tf, length)) in enumerate(
@@ -143,15 +138,7 @@ class PostgresWriter:
                         "sentences, embedding, sentence_vectors, length) "
                         "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) RETURNING id",
                         (
-                            chunk.doc,
-                            chunk.chunk_id,
-                            i,
-                            chunk.start,
-                            chunk.end,
-                            chunk.text,
-                            chunk.page,
-                            chunk.title,
-                            Jsonb(chunk.sentences),
+                            *chunk_values(chunk, i, Jsonb),
                             np.asarray(vector, dtype=np.float32),
                             sentences.astype(np.float32).tobytes(),
                             length,
