@@ -198,4 +198,5 @@ def test_several_servers_share_one_database(
         assert "error" in outcome and "database" in str(outcome["error"]), outcome
         answer = _ask(a.url, "What did Tim Loughton say about the Munro review?")
         assert answer["citations"] and not answer["abstained"]
-        assert "Traceback" not in a.log.read_text()
+        log = a.log.read_text()  # gradio logs the error answer it sent; no database error escaped us
+        assert "gradio.exceptions.Error: 'the database at" in log and "psycopg/" not in log
