@@ -9,7 +9,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup llm browser run index test lint bench reader clean
+.PHONY: setup llm browser postgres postgres-install postgres-stop run index test lint bench reader clean
 
 setup: $(STAMP)
 
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,postgres]'
 	@$(MAKE) --no-print-directory llm || echo "citerag: generative mode unavailable: the llm extra \
 	  (llama-cpp-python) did not build; see the lines above. Everything else works."
 	touch $(STAMP)
@@ -51,13 +51,24 @@ browser:
 	@command -v chromium >/dev/null || ($(SUDO) apt-get update && \
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver)
 
+# A local PostgreSQL 15 with pgvector for the database store (`store = "postgresql://…"`): installed
+# on first use (Debian's server; pgvector built from Debian trixie's source package), started on
+# 127.0.0.1:55432 with trust auth and data under a temporary folder; the last line printed is the URL.
+postgres:
+	@scripts/postgres.sh start
+postgres-install:
+	@scripts/postgres.sh install
+postgres-stop:
+	@scripts/postgres.sh stop
+
 # The browser chat on http://127.0.0.1:7860 (`rag chat` is the terminal one).
 run: index
 	$(BIN)/rag serve
 
 # The kill/disk-full tests fork the test process with the model loaded: they get a process of their
-# own, since forking a process that earlier tests filled with threads deadlocked once in CI.
-test: setup browser
+# own, since forking a process that earlier tests filled with threads deadlocked once in CI. The
+# database store's tests start and stop the local PostgreSQL themselves (tests/postgres_fixtures.py).
+test: setup browser postgres-install
 	$(BIN)/ruff check rag ui tests benchmarks eval
 	$(BIN)/ruff format --check rag ui tests benchmarks eval
 	$(BIN)/mypy rag
@@ -76,6 +87,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_ask.py
 	$(BIN)/python benchmarks/bench_eval.py
 	$(BIN)/python benchmarks/load.py
+	$(BIN)/python benchmarks/bench_postgres.py --url "$$(scripts/postgres.sh start | tail -n 1)"
 
 # Retrain the shipped reader (models/reader) from ../shared/data, in three stages of about 80, 55 and
 # 50 minutes on 2 cores: 26,000 examples from the base model, then 40,000 further examples the first

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,14 +26,21 @@ def _warn(message: str) -> None:
 
 
 def _config(args: argparse.Namespace) -> Config:
+    """The settings file's, then CITERAG_STORE, then the flags."""
     base = Config.from_file(args.config) if args.config else Config()
-    return base.with_(index_dir=args.index_dir)
+    return base.with_(index_dir=args.index_dir, store=args.store or os.environ.get("CITERAG_STORE"))
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from rag.store import IndexReader, build_index
+    from rag.store import build_index, copy_into_database, open_reader, where
 
     config = _config(args)
+    if args.from_dir is not None:
+        if args.paths:
+            raise UserError("give files to index or --from DIR, not both")
+        documents, chunks = copy_into_database(config, args.from_dir, rebuild=args.rebuild)
+        print(f"{documents} documents, {chunks} chunks copied from {args.from_dir} → {where(config)}")
+        return 0
     report = build_index(
         args.paths or ["seeds"],
         config,
@@ -42,7 +50,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     )
     dropped: dict[str, list[dict[str, Any]]] = {}
     if args.show_dropped:
-        reader = IndexReader(config.index_dir)
+        reader = open_reader(config)
         try:
             dropped = reader.dropped()
         finally:
@@ -67,9 +75,9 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from rag.store import IndexReader
+    from rag.store import open_reader
 
-    reader = IndexReader(_config(args).index_dir)
+    reader = open_reader(_config(args))
     try:
         for chunk in reader.chunks():
             print(json.dumps(chunk.to_dict(), ensure_ascii=False))
@@ -278,6 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--index-dir", type=Path, help="index folder (default: index/)")
     common.add_argument("--config", type=Path, help="TOML file of settings (see rag/config.py)")
+    common.add_argument(
+        "--store", metavar="URL", help="a postgresql:// database to keep the index in (or CITERAG_STORE)"
+    )
 
     parser = argparse.ArgumentParser(
         prog="rag", description="Question answering over your documents, every sentence cited."
@@ -287,6 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", parents=[common], help="index files or folders (incremental)")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: seeds/)")
     p.add_argument("--rebuild", action="store_true", help="build from scratch, ignoring the old index")
+    p.add_argument(
+        "--from", dest="from_dir", type=Path, metavar="DIR", help="copy this index folder into --store URL"
+    )
     p.add_argument("--show-dropped", action="store_true", help="list every paragraph the cleaner dropped")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.set_defaults(func=cmd_index)

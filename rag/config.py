@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,21 @@ FAISS_KINDS = ("auto", "flat", "hnsw", "ivf")
 FUSIONS = ("rrf", "weighted")
 GENERATORS = ("local", "openai")
 ENCODERS = ("onnx", "torch")
+_PASSWORD = re.compile(r"(://[^:/@?#]*):[^@/?#]*@|([?&]password=)[^&]*")
+
+
+def redact_password(url: str) -> str:
+    """A database URL with any password (in the user part or the query string) replaced by ***."""
+    return _PASSWORD.sub(lambda m: f"{m.group(1)}:***@" if m.group(1) else f"{m.group(2)}***", url)
 
 
 @dataclass(frozen=True)
 class Config:
     index_dir: Path = Path("index")
+    # Where the index lives: "" for the folder `index_dir` (embedded, the default), or a PostgreSQL
+    # database with pgvector, "postgresql://user@host:port/dbname" (the `postgres` extra; a password
+    # is better given in PGPASSWORD or ~/.pgpass). Uploads and eval runs stay under `index_dir`.
+    store: str = ""
     # Embedding model: the default name, a local folder, or a hub name (needs the hub reachable).
     model: str = DEFAULT_MODEL
     device: str = "cpu"
@@ -141,6 +152,8 @@ class Config:
             problems.append("llm_context_chars must be between 500 and 200000")
         if self.llm_base_url and not self.llm_base_url.startswith(("http://", "https://")):
             problems.append("llm_base_url must start with http:// or https://")
+        if self.store and not self.store.startswith(("postgresql://", "postgres://")):
+            problems.append('store must be "" (the index folder) or a postgresql:// URL')
         if not self.model.strip():
             problems.append("model must not be empty")
         if problems:
@@ -173,6 +186,13 @@ class Config:
     def active_threshold(self) -> float:
         """The refusal threshold the answer's confidence is compared with."""
         return self.refusal_threshold if self.reader == "none" else self.reader_threshold
+
+    def public(self) -> dict[str, Any]:
+        """Every setting as plain values for a run's records, the store's password left out."""
+        out = {name: str(v) if isinstance(v, Path) else v for name, v in asdict(self).items()}
+        if self.store:
+            out["store"] = redact_password(self.store)
+        return out
 
     def index_settings(self) -> dict[str, Any]:
         """The settings an index is tied to: opening it with others needs a rebuild."""

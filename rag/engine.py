@@ -28,7 +28,7 @@ from rag.answer import (
 from rag.config import Config
 from rag.errors import UserError
 from rag.search import Candidate, Found, SearchPipeline, make_reranker, prefer
-from rag.store import Embedder, IndexReader, check_settings
+from rag.store import Embedder, check_settings, open_reader, where
 from rag.types import Answer, AnswerSentence, Passage, ShortAnswer
 
 if TYPE_CHECKING:
@@ -79,12 +79,17 @@ def _contexts(passages: list[Passage], texts: dict[str, str]) -> list[str]:
 
 
 class Engine:
-    """Search and answer over one index folder, models loaded once; safe to call from several threads."""
+    """Search and answer over one index (a folder or a database), models loaded once; safe to call
+    from several threads."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.reader = IndexReader(config.index_dir)
-        check_settings(self.reader.manifest, config.index_settings(), config.index_dir)
+        self.reader = open_reader(config)
+        try:
+            check_settings(self.reader.manifest, config.index_settings(), where(config))
+        except UserError:
+            self.reader.close()
+            raise
         self.embedder = Embedder(config)
         self.reranker = make_reranker(config.rerank, config.device)
         self.pipeline = SearchPipeline(config, self.reader, self.embedder, self.reranker)
@@ -103,7 +108,7 @@ class Engine:
         self.embedder.encode(["warm up"])
         if self.span_reader is not None:
             self.span_reader.warm()
-        _ = self.reader.faiss, self.reader.lexical
+        self.reader.warm()
 
     def search(self, question: str, k: int | None = None) -> SearchResult:
         question = clean_question(question)

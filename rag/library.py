@@ -18,15 +18,7 @@ from rag.config import Config
 from rag.engine import Engine
 from rag.errors import LoadError, UserError
 from rag.ingest import KINDS, load
-from rag.store import (
-    IndexReader,
-    IndexWriter,
-    Warn,
-    build_index,
-    check_settings,
-    current_generation,
-    read_manifest,
-)
+from rag.store import Warn, build_index, check_settings, open_reader, open_writer, stored_manifest, where
 from rag.types import IndexReport
 
 UPLOADS = "uploads"
@@ -61,9 +53,9 @@ def safe_name(name: str, kinds: Collection[str] = KINDS) -> str:
 
 def _indexed_paths(config: Config) -> dict[str, str]:
     """doc id → source path of every indexed document (empty when there is no index yet)."""
-    if current_generation(config.index_dir) is None:
+    if stored_manifest(config) is None:
         return {}
-    reader = IndexReader(config.index_dir)
+    reader = open_reader(config)
     try:
         return {d["doc"]: d["path"] for d in reader.documents()}
     finally:
@@ -128,7 +120,7 @@ def add_files(files: Sequence[Path], config: Config, progress: Progress = _silen
 
 def remove_document(doc: str, config: Config) -> None:
     """Take one document out of the index; an uploaded one's file goes too, so it stays out."""
-    with IndexWriter(config.index_dir, config.index_settings()) as writer:
+    with open_writer(config) as writer:
         record = writer.documents().get(doc)
         if record is None:
             raise UserError(f"no document {doc!r} in the index")
@@ -146,20 +138,20 @@ def ensure_index(
     when built with other settings. An index of other folders is not ours to fill with the seeds
     or to rebuild: only its uploads are synced (opening it reports other settings)."""
     folder = uploads_dir(config)
-    gen = current_generation(config.index_dir)
+    manifest = stored_manifest(config)
     roots = [seeds.resolve(), folder.resolve()]
     ours = all(any(Path(p).is_relative_to(r) for r in roots) for p in _indexed_paths(config).values())
     stale = False
-    if gen is not None:
+    if manifest is not None:
         try:
-            check_settings(read_manifest(gen), config.index_settings(), config.index_dir)
+            check_settings(manifest, config.index_settings(), where(config))
         except UserError:
             if not ours:
                 raise
             stale = True
     sources = [p for p in ([seeds, folder] if ours else [folder]) if p.is_dir()]
-    if gen is None and not sources:
-        raise UserError(f"no index in {config.index_dir} and no {seeds}/ folder to build one from")
+    if manifest is None and not sources:
+        raise UserError(f"no index in {where(config)} and no {seeds}/ folder to build one from")
     if sources:
         build_index(sources, config, rebuild=stale, progress=progress, warn=warn)
 
@@ -194,7 +186,7 @@ class Library:
     def add_files(self, files: Sequence[Path], progress: Progress = _silent) -> IndexReport:
         with self._lock:
             report = add_files(files, self.config, progress)
-            self._engines = {}
+            self._reopen()
         return report
 
     def remove(self, doc: str) -> None:
@@ -202,4 +194,10 @@ class Library:
         from the deleted generation); the engines are then garbage collected."""
         with self._lock:
             remove_document(doc, self.config)
+            self._reopen()
+
+    def _reopen(self) -> None:
+        """Fresh engines on the folder's new generation; a database's engines read its current state
+        already (and keep their connection pools)."""
+        if not self.config.store:
             self._engines = {}

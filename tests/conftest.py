@@ -20,7 +20,11 @@ from rag.config import Config
 from rag.store.embed import Embedder
 from rag.store.indexer import build_index
 
-pytest_plugins = ["tests.ui_fixtures", "tests.llm_fixtures"]  # browser-chat server, Chromium; LLM servers
+pytest_plugins = [
+    "tests.ui_fixtures",
+    "tests.llm_fixtures",
+    "tests.postgres_fixtures",
+]  # browser, LLMs, PostgreSQL
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

@@ -16,7 +16,7 @@ import numpy as np
 
 from rag.answer.answer_type import expected_type, offers
 from rag.search import Candidate
-from rag.store import QUESTION_WORDS, LexicalIndex, tokenize
+from rag.store import QUESTION_WORDS, Lexical, tokenize
 from rag.types import Citation, Passage
 
 REFUSAL = "I couldn't find this in the documents."
@@ -98,7 +98,7 @@ class Composer:
         self.min_relative = min_relative  # a further sentence must score this share of the best
         self.mmr_lambda = mmr_lambda
 
-    def term_weights(self, question: str, lexical: LexicalIndex) -> dict[str, float]:
+    def term_weights(self, question: str, lexical: Lexical) -> dict[str, float]:
         """IDF of the question's content terms: BM25's stop list, and question words ("did",
         "which") left out, since prose rarely uses them and they would look like rare terms."""
         words = [w for w in _WORD.findall(question.lower()) if w not in QUESTION_WORDS]

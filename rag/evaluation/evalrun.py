@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +52,7 @@ def run_settings(config: Config, mode: str) -> dict[str, Any]:
         "reranker": config.rerank,
         "reader": config.reader,
         "refusal_threshold": config.active_threshold,
-        "config": {name: str(v) if isinstance(v, Path) else v for name, v in asdict(config).items()},
+        "config": config.public(),
     }
 
 

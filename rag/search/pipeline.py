@@ -7,17 +7,15 @@ follow-up, whose earlier answer's documents are then preferred, see `prefer`).
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 
 from rag.config import Config
 from rag.search.rerank import Candidate, Reranker
-from rag.search.retrieve import Ranked, dense_search, rrf, weighted
-from rag.store import Embedder, IndexReader
+from rag.search.retrieve import Ranked, rrf, weighted
+from rag.store import Embedder, Reader
 from rag.types import Passage
 
 
@@ -44,9 +42,7 @@ def prefer(found: Found, sources: set[str], k: int) -> Found:
 class SearchPipeline:
     """First stages, fusion and reranking over one open index, with the engine's models."""
 
-    def __init__(
-        self, config: Config, reader: IndexReader, embedder: Embedder, reranker: Reranker | None
-    ) -> None:
+    def __init__(self, config: Config, reader: Reader, embedder: Embedder, reranker: Reranker | None) -> None:
         self.config = config
         self.reader = reader
         self.embedder = embedder
@@ -90,10 +86,11 @@ class SearchPipeline:
     def candidates(self, ranked: Ranked, lists: dict[str, Ranked]) -> list[Candidate]:
         """What the reranker reads: sentences, their vectors and the first-stage scores."""
         bm25 = dict(lists.get("bm25", []))
-        rows = self._rows([row for row, _ in ranked], "vector, sentence_vectors")
-        dim = self.reader.dimension
+        rows = self.reader.rows([row for row, _ in ranked], vectors=True)
         out = []
         for row, fused in ranked:
+            if row not in rows:  # removed from a shared database since it was found
+                continue
             r = rows[row]
             text = self.reader.document_text(r["doc"])
             out.append(
@@ -101,8 +98,8 @@ class SearchPipeline:
                     row=row,
                     text=r["text"],
                     sentences=[" ".join(text[a:b].split()) for a, b in r["sentences"]],
-                    sentence_vectors=np.frombuffer(r["sentence_vectors"], dtype=np.float32).reshape(-1, dim),
-                    vector=np.frombuffer(r["vector"], dtype=np.float32),
+                    sentence_vectors=r["sentence_vectors"],
+                    vector=r["vector"],
                     fused=fused,
                     bm25=bm25.get(row, 0.0),
                 )
@@ -113,7 +110,7 @@ class SearchPipeline:
         """Candidate lists of the enabled first stages (dense, BM25)."""
         lists: dict[str, Ranked] = {}
         if self.config.use_dense and vector is not None:
-            lists["dense"] = dense_search(self.reader.faiss, vector, self.config.dense_candidates)
+            lists["dense"] = self.reader.dense(vector, self.config.dense_candidates)
         if self.config.use_bm25:
             lists["bm25"] = self.reader.lexical.search(question, self.config.bm25_candidates)
         return lists
@@ -131,9 +128,9 @@ class SearchPipeline:
     ) -> list[Passage]:
         """Look the chunks up and attach every stage's score, so a ranking can be explained."""
         stage_scores = {name: dict(items) for name, items in lists.items()}
-        rows = self._rows([row for row, _ in ranked])
+        rows = self.reader.rows([row for row, _ in ranked])
         passages = []
-        for rank, (row, score) in enumerate(ranked, start=1):
+        for rank, (row, score) in enumerate([(row, s) for row, s in ranked if row in rows], start=1):
             r = rows[row]
             scores = {name: s[row] for name, s in stage_scores.items() if row in s}
             if row in fused:
@@ -157,17 +154,3 @@ class SearchPipeline:
                 )
             )
         return passages
-
-    def _rows(self, ids: list[int], extra: str = "") -> dict[int, dict[str, Any]]:
-        columns = ["id", "doc", "chunk_id", "start", "end", "text", "sentences", "page", "title"]
-        extras = [c.strip() for c in extra.split(",") if c.strip()]
-        sql = (
-            f"SELECT {', '.join(chr(34) + c + chr(34) for c in columns + extras)} FROM chunks "
-            f"WHERE id IN ({','.join('?' * len(ids))})"
-        )
-        out = {}
-        for values in self.reader.db.execute(sql, ids):
-            row = dict(zip(columns + extras, values, strict=True))
-            row["sentences"] = [(int(a), int(b)) for a, b in json.loads(row["sentences"])]
-            out[row["id"]] = row
-        return out

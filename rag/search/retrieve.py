@@ -1,23 +1,17 @@
-"""First-stage retrieval: dense (FAISS) and lexical (BM25) candidate lists, and their fusion.
+"""First-stage retrieval: dense (FAISS, `dense_search`, kept with the store) and lexical (BM25) candidate
+lists, and their fusion.
 
 Each function is small and pure over ranked (row id, score) lists, so variants are easy to compare.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
+from rag.store import dense_search
+
 Ranked = list[tuple[int, float]]
-
-
-def dense_search(faiss_index: Any, query_vector: np.ndarray, n: int) -> Ranked:
-    """Top-n chunk row ids by inner product (cosine: vectors are unit length)."""
-    if faiss_index.ntotal == 0 or n <= 0:
-        return []
-    scores, ids = faiss_index.search(query_vector.reshape(1, -1), min(n, faiss_index.ntotal))
-    return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+__all__ = ["Ranked", "dense_search", "rrf", "weighted"]
 
 
 def rrf(lists: dict[str, Ranked], k: int = 60) -> Ranked:

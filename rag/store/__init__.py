@@ -1,10 +1,22 @@
 """The index: chunks embedded (`Embedder`) and indexed for BM25 (`LexicalIndex`), kept in generations of
 an index folder that `IndexWriter` writes and swaps in atomically and `IndexReader` reads; `build_index`
 runs ingest into it. The folder's layout and manifest: rag.store.manifest. ONNX Runtime sessions and
-int8 exports (`cpu_session`, `export_int8`) serve the encoder and the trained reader alike."""
+int8 exports (`cpu_session`, `export_int8`) serve the encoder and the trained reader alike. With
+`store` a `postgresql://` URL the index lives in a database instead (rag.store.postgres);
+`open_reader` and `open_writer` pick the backend."""
 
+from rag.store.backend import (
+    Lexical,
+    Reader,
+    Writer,
+    copy_into_database,
+    open_reader,
+    open_writer,
+    stored_manifest,
+    where,
+)
 from rag.store.embed import Embedder
-from rag.store.faiss_kind import new_faiss, train
+from rag.store.faiss_kind import dense_search, new_faiss, train
 from rag.store.indexer import Warn, build_index
 from rag.store.lexical import QUESTION_WORDS, LexicalIndex, tokenize
 from rag.store.manifest import (
@@ -35,18 +47,27 @@ __all__ = [
     "Embedder",
     "IndexReader",
     "IndexWriter",
+    "Lexical",
     "LexicalIndex",
+    "Reader",
     "Warn",
+    "Writer",
     "build_index",
     "check_settings",
+    "copy_into_database",
     "cpu_session",
     "cross_encoder",
     "current_generation",
+    "dense_search",
     "export_int8",
     "is_runtime_error",
     "new_faiss",
+    "open_reader",
+    "open_writer",
     "read_manifest",
     "resolve_model",
+    "stored_manifest",
     "tokenize",
     "train",
+    "where",
 ]

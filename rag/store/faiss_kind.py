@@ -65,3 +65,11 @@ def write_faiss(index: Any, path: Path) -> None:
     except RuntimeError as exc:
         reason = re.search(r"\(([^()]+)\)\s*$", str(exc))
         raise OSError(errno.EIO, reason.group(1) if reason else "write error") from None
+
+
+def dense_search(faiss_index: Any, query_vector: np.ndarray, n: int) -> list[tuple[int, float]]:
+    """Top-n chunk row ids by inner product (cosine: vectors are unit length)."""
+    if faiss_index.ntotal == 0 or n <= 0:
+        return []
+    scores, ids = faiss_index.search(query_vector.reshape(1, -1), min(n, faiss_index.ntotal))
+    return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]

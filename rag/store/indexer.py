@@ -26,10 +26,9 @@ from rag.ingest import (
     load,
     repeated_keys,
 )
+from rag.store.backend import Writer, open_reader, open_writer, stored_manifest, where
 from rag.store.embed import Embedder
-from rag.store.manifest import current_generation
-from rag.store.reader import IndexReader
-from rag.store.writer import DocRecord, IndexWriter
+from rag.store.writer import DocRecord
 from rag.types import Chunk, Document, IndexReport, Paragraph
 
 Warn = Callable[[str], None]
@@ -56,7 +55,8 @@ def build_index(
     progress: bool = False,
     warn: Warn = lambda message: None,
 ) -> IndexReport:
-    """Bring the index in `config.index_dir` up to date with the files under `paths`.
+    """Bring the index (`config.index_dir`, or the database `config.store`) up to date with the files
+    under `paths`.
 
     A file that cannot be used is reported through `warn` and in the report's `errors`, and the rest
     is indexed; so is a document that loads but keeps no text after cleaning (it is recorded, with
@@ -74,7 +74,7 @@ def build_index(
         warn(w)
     roots = [Path(p).resolve() for p in paths]
     embedder = Embedder(config)
-    with IndexWriter(config.index_dir, config.index_settings(), rebuild=rebuild) as writer:
+    with open_writer(config, rebuild=rebuild) as writer:
         existing = writer.documents()
         wanted = {doc for doc, _ in files}
         removed = sorted(d for d, rec in existing.items() if d not in wanted and _is_under(rec.path, roots))
@@ -104,7 +104,7 @@ def build_index(
             else:
                 unchanged += 1
 
-        if not (loaded or unchanged) and (errors or warnings or current_generation(config.index_dir) is None):
+        if not (loaded or unchanged) and (errors or warnings or stored_manifest(config) is None):
             raise UserError(_nothing_indexed(paths, len(errors) + len(warnings), config))
         prepared = _prepare(loaded, removed, existing, embedder, config, progress)
         for p in prepared:
@@ -118,13 +118,13 @@ def build_index(
         added = sorted(d.doc for d in loaded if d.doc not in existing)
         updated = sorted(d.doc for d in loaded if d.doc in existing)
 
-    reader = IndexReader(config.index_dir)
+    reader = open_reader(config)
     try:
         docs = reader.documents()
     finally:
         reader.close()
     return IndexReport(
-        index_dir=str(config.index_dir),
+        index_dir=where(config),
         documents=len(docs),
         chunks=sum(d["chunks"] for d in docs),
         dropped_paragraphs=sum(d["dropped"] for d in docs),
@@ -148,14 +148,14 @@ def _same_stat(size: int, mtime_ns: int, path: Path) -> bool:
 
 def _nothing_indexed(paths: list[str | Path], problems: int, config: Config) -> str:
     """The message of a build in which not one file could be read."""
-    where = ", ".join(str(p) for p in paths)
+    given = ", ".join(str(p) for p in paths)
     if problems:
         why = f"every file was refused ({problems} warning{'s' if problems != 1 else ''} above)"
     else:
         why = f"no {', '.join(sorted(KINDS))} files there"
-    kept = current_generation(config.index_dir) is not None
-    outcome = f"the index in {config.index_dir} was not changed" if kept else "no index was built"
-    return f"no document could be indexed from {where}: {why}; {outcome}"
+    kept = stored_manifest(config) is not None
+    outcome = f"the index in {where(config)} was not changed" if kept else "no index was built"
+    return f"no document could be indexed from {given}: {why}; {outcome}"
 
 
 class Prepared(NamedTuple):
@@ -198,7 +198,7 @@ def _prepare(
 
 
 def _write(
-    writer: IndexWriter,
+    writer: Writer,
     prepared: list[Prepared],
     removed: list[str],
     embedder: Embedder,

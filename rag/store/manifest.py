@@ -76,7 +76,7 @@ def verify(gen: Path, manifest: dict[str, Any]) -> None:
             )
 
 
-def check_settings(manifest: dict[str, Any], wanted: dict[str, Any], index_dir: Path) -> None:
+def check_settings(manifest: dict[str, Any], wanted: dict[str, Any], index_dir: Path | str) -> None:
     """Refuse to mix settings: a different model, encoder or chunker means a rebuild."""
     built = {**BEFORE_SETTINGS, **manifest.get("settings", {})}
     diffs = [f"{k}: {built.get(k)!r} → {v!r}" for k, v in wanted.items() if built.get(k) != v]

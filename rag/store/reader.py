@@ -12,12 +12,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
 from rag.errors import UserError
+from rag.store.faiss_kind import dense_search
 from rag.store.generations import delete_if_unheld, hold
 from rag.store.lexical import LexicalIndex
 from rag.store.manifest import BM25, DB, VECTORS, current_generation, read_manifest, verify
 from rag.types import Chunk
 
+ROW_COLUMNS = ["id", "doc", "chunk_id", "start", "end", "text", "sentences", "page", "title"]
 HOLD_ATTEMPTS = 20  # looks at CURRENT while opening: each miss means a build committed meanwhile
 
 
@@ -93,6 +97,33 @@ class IndexReader:
             # already run on threads of their own.
             faiss.omp_set_num_threads(1)
         return self._faiss
+
+    def warm(self) -> None:
+        """Load FAISS and BM25 now rather than on the first question."""
+        _ = self.faiss, self.lexical
+
+    def dense(self, vector: np.ndarray, n: int) -> list[tuple[int, float]]:
+        """Top-n chunk row ids by inner product (cosine: vectors are unit length)."""
+        return dense_search(self.faiss, vector, n)
+
+    def rows(self, ids: list[int], vectors: bool = False) -> dict[int, dict[str, Any]]:
+        """The chunks of these row ids, with their vectors (as arrays) if asked."""
+        columns = ROW_COLUMNS + (["vector", "sentence_vectors"] if vectors else [])
+        sql = (
+            f"SELECT {', '.join(chr(34) + c + chr(34) for c in columns)} FROM chunks "
+            f"WHERE id IN ({','.join('?' * len(ids))})"
+        )
+        out = {}
+        for values in self.db.execute(sql, ids):
+            row = dict(zip(columns, values, strict=True))
+            row["sentences"] = [(int(a), int(b)) for a, b in json.loads(row["sentences"])]
+            if vectors:
+                row["vector"] = np.frombuffer(row["vector"], dtype=np.float32)
+                row["sentence_vectors"] = np.frombuffer(row["sentence_vectors"], dtype=np.float32).reshape(
+                    -1, self.dimension
+                )
+            out[row["id"]] = row
+        return out
 
     def chunks(self) -> Iterator[Chunk]:
         rows = self.db.execute(

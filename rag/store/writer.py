@@ -13,7 +13,7 @@ import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,47 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc);
 """
+
+
+def document_values(
+    document: Document,
+    paragraphs: list[Paragraph],
+    block_keys: list[str],
+    n_chunks: int,
+    encode: Callable[[Any], Any] = json.dumps,
+) -> tuple[Any, ...]:
+    """A document's row in the order of the `documents` table (both stores'); `encode` writes the
+    list-valued columns (JSON text here, JSONB in PostgreSQL)."""
+    return (
+        document.doc,
+        document.path,
+        document.kind,
+        document.sha256,
+        document.size,
+        document.mtime_ns,
+        document.title,
+        document.text,
+        encode(document.page_starts),
+        encode([[p.start, p.end, p.kept, p.reason] for p in paragraphs]),
+        encode(block_keys),
+        n_chunks,
+        sum(not p.kept for p in paragraphs),
+    )
+
+
+def chunk_values(chunk: Chunk, ord_: int, encode: Callable[[Any], Any] = json.dumps) -> tuple[Any, ...]:
+    """A chunk's columns doc, chunk_id, ord, start, end, text, page, title, sentences (both stores')."""
+    return (
+        chunk.doc,
+        chunk.chunk_id,
+        ord_,
+        chunk.start,
+        chunk.end,
+        chunk.text,
+        chunk.page,
+        chunk.title,
+        encode(chunk.sentences),
+    )
 
 
 @dataclass(frozen=True)
@@ -209,21 +250,7 @@ class IndexWriter:
             self.remove(document.doc)
             self.db.execute(
                 "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    document.doc,
-                    document.path,
-                    document.kind,
-                    document.sha256,
-                    document.size,
-                    document.mtime_ns,
-                    document.title,
-                    document.text,
-                    json.dumps(document.page_starts),
-                    json.dumps([[p.start, p.end, p.kept, p.reason] for p in paragraphs]),
-                    json.dumps(block_keys),
-                    len(chunks),
-                    sum(not p.kept for p in paragraphs),
-                ),
+                document_values(document, paragraphs, block_keys, len(chunks)),
             )
             ids = []
             for i, (chunk, vector, sentences) in enumerate(
@@ -233,15 +260,7 @@ class IndexWriter:
                     'INSERT INTO chunks (doc, chunk_id, ord, start, "end", text, page, title, sentences,'
                     " vector, sentence_vectors) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     (
-                        chunk.doc,
-                        chunk.chunk_id,
-                        i,
-                        chunk.start,
-                        chunk.end,
-                        chunk.text,
-                        chunk.page,
-                        chunk.title,
-                        json.dumps(chunk.sentences),
+                        *chunk_values(chunk, i),
                         vector.astype(np.float32).tobytes(),
                         sentences.astype(np.float32).tobytes(),
                     ),
