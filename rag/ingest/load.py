@@ -95,8 +95,11 @@ def load(doc: str, path: Path, max_bytes: int | None = None) -> Document:
     title: str | None = None
     page_starts: tuple[int, ...] = ()
     notes: tuple[str, ...] = ()
+    locators: tuple[tuple[int, str], ...] = ()
     if kind in FORMAT_KINDS.values():
-        text, title, notes, page_starts = read_format(kind, raw, path, max_bytes, decode, _html_only)
+        text, title, notes, page_starts, locators = read_format(
+            kind, raw, path, max_bytes, decode, _html_only
+        )
     else:
         text = decode(raw, path)
         if kind == "html":
@@ -120,6 +123,7 @@ def load(doc: str, path: Path, max_bytes: int | None = None) -> Document:
         title=title,
         page_starts=page_starts,
         notes=notes,
+        locators=locators,
     )
 
 

@@ -153,13 +153,14 @@ class SearchPipeline:
                     tuple(r["sentences"]),
                     r["page"],
                     r["title"],
+                    r["locator"],
                     row,
                 )
             )
         return passages
 
     def _rows(self, ids: list[int], extra: str = "") -> dict[int, dict[str, Any]]:
-        columns = ["id", "doc", "chunk_id", "start", "end", "text", "sentences", "page", "title"]
+        columns = ["id", "doc", "chunk_id", "start", "end", "text", "sentences", "page", "title", "locator"]
         extras = [c.strip() for c in extra.split(",") if c.strip()]
         sql = (
             f"SELECT {', '.join(chr(34) + c + chr(34) for c in columns + extras)} FROM chunks "

@@ -41,12 +41,13 @@ def _is_under(path: str, roots: list[Path]) -> bool:
     return any(p == root or root in p.parents for root in roots)
 
 
-def derive_title(document: Document, paragraphs: list[Paragraph]) -> str | None:
-    """The file's own title if it has one, else its first kept paragraph when that is heading-sized."""
+def derive_title(document: Document, paragraphs: list[Paragraph]) -> str:
+    """The file's own title if it has one, else its first kept paragraph when that is heading-sized,
+    else its file name."""
     if document.title:
         return document.title
     first = next((p for p in paragraphs if p.kept), None)
-    return first.text if first is not None and len(first.text) <= 150 else None
+    return first.text if first is not None and len(first.text) <= 150 else Path(document.doc).name
 
 
 def build_index(

@@ -45,13 +45,13 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     doc TEXT PRIMARY KEY, path TEXT NOT NULL, kind TEXT NOT NULL, sha256 TEXT NOT NULL,
     size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, title TEXT, text TEXT NOT NULL,
-    page_starts TEXT NOT NULL, paragraphs TEXT NOT NULL, block_keys TEXT NOT NULL,
-    n_chunks INTEGER NOT NULL, n_dropped INTEGER NOT NULL
+    page_starts TEXT NOT NULL, locators TEXT NOT NULL, paragraphs TEXT NOT NULL,
+    block_keys TEXT NOT NULL, n_chunks INTEGER NOT NULL, n_dropped INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL, chunk_id TEXT NOT NULL UNIQUE,
     ord INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
-    page INTEGER, title TEXT, sentences TEXT NOT NULL, vector BLOB NOT NULL,
+    page INTEGER, title TEXT, locator TEXT, sentences TEXT NOT NULL, vector BLOB NOT NULL,
     sentence_vectors BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc);
@@ -208,7 +208,7 @@ class IndexWriter:
         with _writing(self.index_dir):
             self.remove(document.doc)
             self.db.execute(
-                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     document.doc,
                     document.path,
@@ -219,6 +219,7 @@ class IndexWriter:
                     document.title,
                     document.text,
                     json.dumps(document.page_starts),
+                    json.dumps(document.locators),
                     json.dumps([[p.start, p.end, p.kept, p.reason] for p in paragraphs]),
                     json.dumps(block_keys),
                     len(chunks),
@@ -230,8 +231,8 @@ class IndexWriter:
                 zip(chunks, vectors, sentence_vectors, strict=True)
             ):
                 cur = self.db.execute(
-                    'INSERT INTO chunks (doc, chunk_id, ord, start, "end", text, page, title, sentences,'
-                    " vector, sentence_vectors) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    'INSERT INTO chunks (doc, chunk_id, ord, start, "end", text, page, title, locator,'
+                    " sentences, vector, sentence_vectors) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         chunk.doc,
                         chunk.chunk_id,
@@ -241,6 +242,7 @@ class IndexWriter:
                         chunk.text,
                         chunk.page,
                         chunk.title,
+                        chunk.locator,
                         json.dumps(chunk.sentences),
                         vector.astype(np.float32).tobytes(),
                         sentences.astype(np.float32).tobytes(),

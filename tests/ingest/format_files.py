@@ -3,7 +3,9 @@ openpyxl, odfpy, the standard library's email and zipfile), for the format tests
 
 from __future__ import annotations
 
+import struct
 import zipfile
+import zlib
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -222,3 +224,18 @@ def write_png(path: Path) -> Path:
     ]
     page_image(lines, (2000, 700)).save(path, "PNG")
     return path
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims `width` × `height` pixels, with one tiny compressed row."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )

@@ -1,5 +1,6 @@
 """The browser chat in Debian's Chromium against a real `rag serve`: ask, open a source, upload a file
-and ask about it, documents rendered as text, per-tab conversations, evaluate a question file."""
+and ask about it (a scanned PDF too),
+documents rendered as text, per-tab conversations, evaluate a question file."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from playwright.sync_api import expect
 from rag.cli import main as rag_main
 from rag.config import Config
 from tests.conftest import ROOT
-from tests.ingest.format_files import write_docx
+from tests.ingest.format_files import write_docx, write_scan_pdf
 from tests.ui.test_ui_api import history
 from tests.ui_fixtures import Server, Tab
 from ui.render import summary_table
@@ -86,7 +87,8 @@ def test_ask_open_a_source_and_see_the_quote_highlighted(tab: Tab, ui_server: Se
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
     source = answer.locator("details.source").first
-    expect(source.locator("summary")).to_contain_text(f"[1] {expected['citations'][0]['doc']}")
+    cited = expected["citations"][0]
+    expect(source.locator("summary")).to_contain_text(f"[1] {cited['title']} ({cited['doc']})")
     expect(source.locator("mark")).to_be_hidden()
     source.locator("summary").click()
     expect(source.locator("mark")).to_be_visible()
@@ -129,22 +131,48 @@ def write_notes(path: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("name", "write", "question", "expected"),
+    ("name", "write", "question", "expected", "label"),
     [
-        ("zorblatt-browser.md", write_notes, "Who founded the Zorblatt Institute?", "Elena Marchetti"),
+        (
+            "zorblatt-browser.md",
+            write_notes,
+            "Who founded the Zorblatt Institute?",
+            "Elena Marchetti",
+            "[1] The Zorblatt Institute (zorblatt-browser.md)",
+        ),
         # an office file: its table row keeps the header names
-        ("staffing-browser.docx", write_docx, "How many vacancies does the South team have?", "Vacancies: 7"),
+        (
+            "staffing-browser.docx",
+            write_docx,
+            "How many vacancies does the South team have?",
+            "Vacancies: 7",
+            "[1] Staffing plan (staffing-browser.docx)",
+        ),
+        # a scan: OCRed, cited with its page (the PDF's title is what Pillow wrote: the file's stem)
+        (
+            "letter-browser.pdf",
+            write_scan_pdf,
+            "Who visits the Harrowgate family every Tuesday?",
+            "Tomasz Wren",
+            "[1] letter-browser · page 2 (letter-browser.pdf)",
+        ),
     ],
-    ids=["markdown", "word"],
+    ids=["markdown", "word", "scanned-pdf"],
 )
-def test_an_uploaded_file_is_indexed_and_cited(
-    tab: Tab, tmp_path: Path, name: str, write: Callable[[Path], Path], question: str, expected: str
+def test_an_uploaded_file_is_indexed_and_cited_by_title_and_place(
+    tab: Tab,
+    tmp_path: Path,
+    name: str,
+    write: Callable[[Path], Path],
+    question: str,
+    expected: str,
+    label: str,
 ) -> None:
     path = write(tmp_path / name)
     upload(tab, path)
     answer = ask(tab, question)
     expect(answer).to_contain_text(expected)
-    expect(answer.locator("details.source summary").first).to_contain_text(f"[1] {name}")
+    expect(answer.locator("details.source summary").first).to_contain_text(label)
 
     remove(tab, name)
 

@@ -18,6 +18,7 @@ from rag.ingest.formats.epub import epub_text
 from rag.ingest.formats.mail import eml_text
 from rag.ingest.formats.ocr import image_text
 from rag.ingest.formats.office import docx_text, odt_text, pptx_text
+from rag.ingest.formats.pages import labelled
 from rag.ingest.formats.pdf import pdf_text
 from rag.ingest.formats.sheets import csv_text, xlsx_text
 
@@ -40,7 +41,8 @@ class Extracted(NamedTuple):
     text: str
     title: str | None = None
     notes: tuple[str, ...] = ()
-    page_starts: tuple[int, ...] = ()  # where each page begins (PDF, multi-page TIFF)
+    page_starts: tuple[int, ...] = ()  # where each page begins (PDF, multi-page TIFF, slides)
+    locators: tuple[tuple[int, str], ...] = ()  # labelled sections: slides, sheet rows, chapters
 
 
 def read_format(
@@ -57,23 +59,25 @@ def read_format(
         return Extracted(*pdf_text(raw, path))
     if kind in IMAGE_KINDS.values():
         image, frames = image_text(raw, path)
-        return Extracted(image, None, (), frames)
+        return Extracted(image, None, (), frames, labelled(frames, "page"))
     if kind == "docx":
         return Extracted(*docx_text(raw, path, max_bytes))
     if kind == "pptx":
-        return Extracted(*pptx_text(raw, path, max_bytes))
+        deck, title, slides = pptx_text(raw, path, max_bytes)
+        return Extracted(deck, title, (), slides, labelled(slides, "slide"))
     if kind == "odt":
         return Extracted(*odt_text(raw, path, max_bytes))
     if kind == "xlsx":
-        text, title, notes = xlsx_text(raw, path, max_bytes)
-        return Extracted(text, title or path.stem, tuple(notes))
+        text, title, notes, rows = xlsx_text(raw, path, max_bytes)
+        return Extracted(text, title or path.stem, tuple(notes), (), rows)
     if kind == "epub":
-        return Extracted(*epub_text(raw, path, max_bytes, html_to_text))
+        book, title, chapters = epub_text(raw, path, max_bytes, html_to_text)
+        return Extracted(book, title, (), (), labelled(chapters, "chapter"))
     if kind == "eml":
         return Extracted(*eml_text(raw, path, html_to_text))
     if kind == "csv":
-        text, notes = csv_text(decode(raw, path), path)
-        return Extracted(text, path.stem, tuple(notes))
+        table, notes, lines = csv_text(decode(raw, path), path)
+        return Extracted(table, path.stem, tuple(notes), (), lines)
     if kind == "rtf":
         return Extracted(_rtf_text(decode(raw, path), path))
     raise LoadError(f"{path}: unsupported file type {path.suffix or '(none)'}")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import LoadError
+from rag.ingest.formats.pages import join_pages
 
 TESSERACT_HELP = (
     "Tesseract OCR is not installed; install it with `make setup` or "
@@ -77,6 +78,8 @@ def image_text(raw: bytes, path: Path) -> tuple[str, tuple[int, ...]]:
             ]
     except LoadError:
         raise
+    except Image.UnidentifiedImageError:  # its message names an in-memory buffer, not the file
+        raise LoadError(f"{path}: unreadable image (not a PNG, JPEG or TIFF that Pillow can read)") from None
     except Image.DecompressionBombError as exc:  # Pillow's own check, on a header past 2 × its limit
         raise LoadError(f"{path}: image too large to OCR ({exc})") from None
     except Exception as exc:  # untrusted input: Pillow raises many kinds on damaged files
@@ -92,12 +95,3 @@ def check_size(size: tuple[int, int], path: Path) -> None:
             f"{path}: image too large to OCR ({width:,} × {height:,} pixels, "
             f"limit {MAX_PIXELS / 1e6:.0f} megapixels)"
         )
-
-
-def join_pages(pages: list[str]) -> tuple[str, tuple[int, ...]]:
-    """Pages a blank line apart, and the offset where each begins."""
-    starts, offset = [], 0
-    for page in pages:
-        starts.append(offset)
-        offset += len(page) + 2
-    return "\n\n".join(pages), tuple(starts)

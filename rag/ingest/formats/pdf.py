@@ -14,10 +14,10 @@ from rag.ingest.formats.ocr import (
     MAX_PIXELS,
     TESSERACT_HELP,
     OcrUnavailable,
-    join_pages,
     ocr,
     tesseract_available,
 )
+from rag.ingest.formats.pages import join_pages
 
 RENDER_DPI = 300  # what Tesseract is trained for; lower loses small print, higher only costs time
 
