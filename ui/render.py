@@ -3,12 +3,14 @@ question escaped, so it shows as the characters it is and never runs or formats 
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from rag.evaluation import summary_rows
+from rag.ingest import PageView
 from rag.types import Answer, Citation, Passage, where
 
 # HTML's specials, plus Markdown's (the chat renders Markdown) as numeric entities that show as typed.
@@ -181,12 +183,28 @@ def spans(answer: Answer) -> list[Span]:
     ]
 
 
-def document_html(doc: str, body: str, start: int, end: int, short: tuple[int, int] | None = None) -> str:
+def document_html(
+    doc: str,
+    body: str,
+    start: int,
+    end: int,
+    short: tuple[int, int] | None = None,
+    page: PageView | None = None,
+) -> str:
     """The whole cleaned document with the span highlighted (the view scrolls to `#cited`) and the
-    short answer inside it emphasised."""
+    short answer inside it emphasised; for a PDF, beside it the page itself with the quote marked."""
+    figure = ""
+    if page is not None:
+        marked = "the quote highlighted" if page.found else "the quote could not be placed on it"
+        alt = f"{doc}, page {page.page}, {marked}"
+        figure = (
+            f'<figure class="doc-page"><img class="page-image" alt="{text(alt)}" '
+            f'src="data:image/png;base64,{base64.b64encode(page.png).decode()}">'
+            f"<figcaption>Page {page.page}{'' if page.found else f' ({marked})'}</figcaption></figure>"
+        )
     return (
-        f'<div class="doc-title">{text(doc)}</div>'
-        f'<div class="doc-text">{mark(body, start, end, "cited", short)}</div>'
+        f'<div class="doc-title">{text(doc)}</div><div class="doc-panes">{figure}'
+        f'<div class="doc-text">{mark(body, start, end, "cited", short)}</div></div>'
     )
 
 

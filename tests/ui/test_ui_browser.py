@@ -1,9 +1,10 @@
 """The browser chat in Debian's Chromium against a real `rag serve`: ask, open a source, upload a file
-and ask about it (a scanned PDF too),
+and ask about it (a scanned PDF too), a PDF source's page shown with the quote highlighted,
 documents rendered as text, per-tab conversations, evaluate a question file."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from rag.cli import main as rag_main
 from rag.config import Config
 from tests.conftest import ROOT
 from tests.ingest.format_files import write_docx, write_scan_pdf
+from tests.ingest.test_page_view import highlighted_text, write_report
 from tests.ui.test_ui_api import history
 from tests.ui_fixtures import Server, Tab
 from ui.render import summary_table
@@ -175,6 +177,27 @@ def test_an_uploaded_file_is_indexed_and_cited_by_title_and_place(
     expect(answer.locator("details.source summary").first).to_contain_text(label)
 
     remove(tab, name)
+
+
+def test_a_pdf_citation_opens_its_page_with_the_quote_highlighted(tab: Tab, tmp_path: Path) -> None:
+    """The document view shows the cited PDF page beside the text, the quoted sentence marked on it:
+    Tesseract reads the marked region of the image shown in the browser back as the quote."""
+    path = write_report(tmp_path / "harbour-browser.pdf")
+    upload(tab, path)
+    answer = ask(tab, "Who paid for the new lighthouse lamp?")
+    expect(answer).to_contain_text("Skerrow trust")
+    expect(answer.locator("details.source summary").first).to_contain_text(
+        "[1] Harbour report · page 2 (harbour-browser.pdf)"
+    )
+    image = tab.page.locator("#docview img.page-image")
+    expect(image).to_have_attribute("alt", "harbour-browser.pdf, page 2, the quote highlighted", timeout=SLOW)
+    expect(image).to_be_visible()
+    expect(tab.page.locator("#docview #cited")).to_contain_text("Skerrow trust")  # the text view beside it
+    src = image.get_attribute("src") or ""
+    assert src.startswith("data:image/png;base64,")
+    read = highlighted_text(base64.b64decode(src.split(",", 1)[1]))
+    assert "lighthouse lamp" in read and "Skerrow trust" in read, read
+    remove(tab, path.name)
 
 
 def test_markup_in_documents_and_questions_shows_as_text_and_never_runs(tab: Tab, tmp_path: Path) -> None:
