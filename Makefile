@@ -9,9 +9,9 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup llm browser postgres postgres-install postgres-stop run index test lint bench reader clean
+.PHONY: setup llm browser ocr postgres postgres-install postgres-stop run index test lint bench reader clean
 
-setup: $(STAMP)
+setup: $(STAMP) ocr
 
 # torch first and pinned: the CPU wheel lies on local disk; an unpinned torch would pull a CUDA build.
 # The llm extra is optional: if it cannot be built, setup still succeeds and says so in one line.
@@ -60,6 +60,13 @@ postgres-install:
 	@scripts/postgres.sh install
 postgres-stop:
 	@scripts/postgres.sh stop
+
+# Tesseract for scanned PDFs and images, only if missing. Optional at run time (without it those files
+# are skipped with one warning line), so a failed install does not stop setup; the OCR tests need it.
+ocr:
+	@command -v tesseract >/dev/null || ($(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y tesseract-ocr tesseract-ocr-eng) || \
+	  echo "citerag: OCR unavailable: tesseract-ocr could not be installed; scanned PDFs and images are skipped"
 
 # The browser chat on http://127.0.0.1:7860 (`rag chat` is the terminal one).
 run: index

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from rag.config import Config
 from rag.errors import UserError
+from rag.types import where
 
 if TYPE_CHECKING:
     from rag.engine import Engine
@@ -105,7 +106,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     for p in result.passages:
         snippet = p.text if len(p.text) <= 240 else p.text[:239] + "…"
         stages = "  ".join(f"{name} {value:.3f}" for name, value in p.scores.items())
-        print(f"{p.rank}. {p.doc} [{p.start}:{p.end}]  score {p.score:.3f}  ({stages})")
+        named = where(p.doc, p.title, p.locator)
+        print(f"{p.rank}. {named} [{p.start}:{p.end}]  score {p.score:.3f}  ({stages})")
         print(f"   {snippet}\n")
     return 0
 
@@ -116,11 +118,11 @@ def _print_sources(answer: Answer) -> None:
         if answer.passages:
             print("\nRelated passages (not evidence for an answer):")
             for p in answer.passages[:3]:
-                print(f"  - {p.doc}: {_snippet(p.text, 160)}")
+                print(f"  - {where(p.doc, _snippet(p.title or '', 80), p.locator)}: {_snippet(p.text, 160)}")
         return
     print()
     for c in answer.citations:
-        print(f'[{c.n}] {c.doc}: "{_snippet(c.quote, 200)}"')
+        print(f'[{c.n}] {where(c.doc, _snippet(c.title or "", 80), c.locator)}: "{_snippet(c.quote, 200)}"')
     attributed = [s for s in answer.sentences if s.attributed]
     if attributed:  # the streamed text had no marker for these
         print("\nCited by the checker (the model gave no marker):")

@@ -6,7 +6,8 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -147,9 +148,23 @@ class Engine:
 
         generator = self.generator()  # a setup mistake fails before any work
         draft = self._draft(question, history, k)
-        yield from generate_answer(
+        for item in generate_answer(
             draft, generator, self.embedder.encode, self.config.llm_context_chars, history
-        )
+        ):
+            yield self._located(item) if isinstance(item, Answer) else item
+
+    def _located(self, answer: Answer) -> Answer:
+        """Each citation with its document's title and where its quote starts: page (PDF, slide) and
+        locator ("page 2", "slide 3", "sheet Budget, row 3", "chapter 2")."""
+        titles = {p.chunk_id: p.title for p in answer.passages}
+        citations = []
+        for c in answer.citations:
+            places = self.reader.places(c.doc)
+            title = titles.get(c.chunk_id) or PurePosixPath(c.doc).name
+            citations.append(
+                replace(c, title=title, page=places.page_at(c.start), locator=places.locator_at(c.start))
+            )
+        return replace(answer, citations=citations)
 
     def generator(self) -> Generator:
         """The configured generator, made once (a local model loads on its first question)."""
@@ -194,17 +209,19 @@ class Engine:
             "compose": round((done - composing) * 1000, 2),
             "total": round((done - started) * 1000, 2),
         }
-        answer = Answer(
-            question,
-            composition.answer,
-            composition.abstained,
-            composition.citations,
-            found.passages,
-            timings,
-            query,
-            composition.confidence,
-            sentences=tuple(AnswerSentence(c.quote, (c.n,), True) for c in composition.citations),
-            short_answer=short,
+        answer = self._located(
+            Answer(
+                question,
+                composition.answer,
+                composition.abstained,
+                composition.citations,
+                found.passages,
+                timings,
+                query,
+                composition.confidence,
+                sentences=tuple(AnswerSentence(c.quote, (c.n,), True) for c in composition.citations),
+                short_answer=short,
+            )
         )
         return Draft(answer, candidates, started)
 

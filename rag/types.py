@@ -2,8 +2,41 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Places:
+    """Where a document's pages (PDF, TIFF, slides) and labelled sections ("slide 3", "sheet Budget,
+    row 3", "chapter 2") begin, as offsets into its text: what a citation says about where it is."""
+
+    page_starts: tuple[int, ...] = ()
+    locators: tuple[tuple[int, str], ...] = ()  # (offset, label), in text order
+
+    def page_at(self, offset: int) -> int | None:
+        """1-based page number holding `offset`; None for a format without pages."""
+        if not self.page_starts:
+            return None
+        return max(1, bisect_right(self.page_starts, offset))
+
+    def locator_at(self, offset: int) -> str | None:
+        """The label of the section holding `offset`, else "page N", else None."""
+        if self.locators:
+            i = bisect_right([start for start, _ in self.locators], offset) - 1
+            return self.locators[i][1] if i >= 0 else None
+        page = self.page_at(offset)
+        return None if page is None else f"page {page}"
+
+
+def where(doc: str, title: str | None, locator: str | None) -> str:
+    """How a source is named to a reader: "Staffing plan · page 2 (plans/staffing.pdf)"; the title
+    alone stands when it is the document id's own file name."""
+    name = doc.rsplit("/", 1)[-1]
+    shown = title if title and title != name else ""
+    place = " · ".join(part for part in (shown or doc, locator) if part)
+    return f"{place} ({doc})" if shown else place
 
 
 @dataclass(frozen=True)
@@ -18,18 +51,17 @@ class Document:
     size: int
     mtime_ns: int
     title: str | None = None
-    page_starts: tuple[int, ...] = ()  # PDF: offset in `text` where each page begins
+    page_starts: tuple[int, ...] = ()  # PDF, TIFF, slides: offset in `text` where each page begins
     notes: tuple[str, ...] = ()  # one line each: how the file was read, where that is worth saying
+    locators: tuple[tuple[int, str], ...] = ()  # labelled sections (see Places); pages need none
+
+    @property
+    def places(self) -> Places:
+        return Places(self.page_starts, self.locators)
 
     def page_at(self, offset: int) -> int | None:
-        """1-based page number holding `offset`, for PDFs."""
-        if not self.page_starts:
-            return None
-        page = 0
-        for i, start in enumerate(self.page_starts):
-            if start <= offset:
-                page = i
-        return page + 1
+        """1-based page number holding `offset`, for PDFs, TIFFs and slides."""
+        return self.places.page_at(offset)
 
 
 @dataclass(frozen=True)
@@ -55,20 +87,19 @@ class Chunk:
     sentences: tuple[tuple[int, int], ...]  # absolute (start, end) of each sentence
     page: int | None = None
     title: str | None = None
+    locator: str | None = None  # where the chunk starts: "page 2", "slide 3", "sheet Budget, row 3"
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+        return {
             "doc": self.doc,
             "chunk_id": self.chunk_id,
             "start": self.start,
             "end": self.end,
             "text": self.text,
+            "title": self.title,
+            "page": self.page,
+            "locator": self.locator,
         }
-        if self.page is not None:
-            out["page"] = self.page
-        if self.title:
-            out["title"] = self.title
-        return out
 
 
 @dataclass(frozen=True)
@@ -110,10 +141,11 @@ class Passage:
     sentences: tuple[tuple[int, int], ...] = ()
     page: int | None = None
     title: str | None = None
+    locator: str | None = None
     row: int = -1  # the index's internal row id (not part of the JSON contract)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+        return {
             "rank": self.rank,
             "score": round(self.score, 6),
             "doc": self.doc,
@@ -122,10 +154,10 @@ class Passage:
             "end": self.end,
             "text": self.text,
             "scores": {k: round(v, 6) for k, v in self.scores.items()},
+            "title": self.title,
+            "page": self.page,
+            "locator": self.locator,
         }
-        if self.page is not None:
-            out["page"] = self.page
-        return out
 
 
 @dataclass(frozen=True)
@@ -138,6 +170,9 @@ class Citation:
     start: int
     end: int
     quote: str  # the source text start:end, whitespace collapsed
+    title: str | None = None  # the document's own title (else its file name)
+    page: int | None = None  # of the quote's start: PDF page or slide; None where the format has none
+    locator: str | None = None  # "page 2", "slide 3", "sheet Budget, row 3", "chapter 2"; or None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -29,16 +29,22 @@ pytest_plugins = [
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 RAG = [sys.executable, "-m", "rag.cli"]
+# The JSON contract of a passage and of a citation (`rag search --json`, `rag ask --json`, /ask).
+PLACE_KEYS = {"title", "page", "locator"}  # where a quote is
+PASSAGE_KEYS = {"rank", "score", "doc", "chunk_id", "start", "end", "text", "scores", *PLACE_KEYS}
+CITATION_KEYS = {"n", "doc", "chunk_id", "start", "end", "quote", *PLACE_KEYS}
 
 
 def collapse(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def run_rag(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run the real `rag` command line in a subprocess."""
+def run_rag(
+    *args: str, cwd: Path = ROOT, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `rag` command line in a subprocess (`env`: its whole environment)."""
     return subprocess.run(
-        [*RAG, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+        [*RAG, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
 
 

@@ -31,14 +31,14 @@ def test_help_lists_the_commands() -> None:
 def test_index_json_then_unchanged_then_show_dropped(tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     shutil.copytree(SEEDS, docs)
-    (docs / "photo.jpg").write_bytes(b"\xff\xd8\xff")
+    (docs / "photo.heic").write_bytes(b"\xff\xd8\xff")
     index = tmp_path / "idx"
     first = run_rag("index", str(docs), "--index-dir", str(index), "--json")
     assert first.returncode == 0, first.stderr
     summary = json.loads(first.stdout)
     assert summary["documents"] == 5 and summary["changed"] == 5 and summary["chunks"] > 30
     assert summary["dropped_paragraphs"] > 20 and summary["seconds"] > 0
-    assert "rag: warning: skipped" in first.stderr and "photo.jpg" in first.stderr
+    assert "rag: warning: skipped" in first.stderr and "photo.heic" in first.stderr
 
     again = run_rag("index", str(docs), "--index-dir", str(index), "--show-dropped")
     assert again.returncode == 0, again.stderr

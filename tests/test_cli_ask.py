@@ -14,15 +14,13 @@ import pytest
 from rag.answer.compose import REFUSAL
 from rag.config import Config
 from rag.engine import Engine
-from tests.conftest import RAG, ROOT, SEEDS, collapse, run_rag
+from tests.conftest import CITATION_KEYS, PASSAGE_KEYS, RAG, ROOT, SEEDS, collapse, run_rag
 from tests.test_cli import assert_user_error
 
 QUESTION = "How often is a child killed by a parent in England and Wales?"
 NOISE = "What are the opening hours of the advice phone line?"
 CONTRACT = {"question", "answer", "abstained", "citations", "passages", "timings_ms"}
 OPTIONAL = {"query", "confidence", "mode", "generator", "sentences", "note", "short_answer"}
-PASSAGE_KEYS = {"rank", "score", "doc", "chunk_id", "start", "end", "text", "scores"}
-CITATION_KEYS = {"n", "doc", "chunk_id", "start", "end", "quote"}
 FIRST = "Who did Westminster Briefing invite to speak?"
 FOLLOW_UP = "What did she say about inspections?"
 
@@ -99,6 +97,9 @@ def test_ask_json_citations_check_out_against_the_seed_files(answer_json: dict[s
     for c in citations:  # each quote comes from a passage the answer returns
         p = passages[c["chunk_id"]]
         assert p["doc"] == c["doc"] and p["start"] <= c["start"] < c["end"] <= p["end"]
+        # a seed article is plain text: its title is its first kept paragraph; it has no pages
+        assert c["title"] == p["title"] and c["title"] in collapse(source(c["doc"]))
+        assert c["page"] is None and c["locator"] is None
 
 
 def test_ask_json_answers_the_question(answer_json: dict[str, Any]) -> None:
@@ -117,7 +118,7 @@ def test_ask_json_passages_have_the_search_shape(answer_json: dict[str, Any]) ->
     passages = answer_json["passages"]
     assert [p["rank"] for p in passages] == [1, 2, 3, 4, 5]  # default k
     for p in passages:
-        assert PASSAGE_KEYS <= set(p) <= PASSAGE_KEYS | {"page"}
+        assert set(p) == PASSAGE_KEYS
         assert collapse(source(p["doc"])[p["start"] : p["end"]]) == p["text"]
         assert p["score"] == p["scores"]["rerank"]
     scores = [p["score"] for p in passages]
@@ -133,9 +134,10 @@ def test_ask_prints_the_answer_then_its_sources(
     assert lines[2] == answer_json["answer"] and lines[3] == ""
     sources = lines[4:]
     assert len(sources) == len(answer_json["citations"])
-    assert sources[0].startswith('[1] 002_325d7f82ffdefe65.txt: "')
-    for line, c in zip(sources, answer_json["citations"], strict=True):
-        assert line.startswith(f'[{c["n"]}] {c["doc"]}: "{c["quote"][:100]}') and line.endswith('"')
+    for line, c in zip(sources, answer_json["citations"], strict=True):  # title, then the document id
+        assert line.startswith(f'[{c["n"]}] {c["title"]} ({c["doc"]}): "{c["quote"][:100]}'), line
+        assert line.endswith('"')
+    assert "(002_325d7f82ffdefe65.txt): " in sources[0]
 
 
 def test_a_noise_question_is_refused(noise_json: dict[str, Any]) -> None:
@@ -155,7 +157,7 @@ def test_a_refusal_lists_related_passages(noise_text: subprocess.CompletedProces
     assert len(related) == 2  # --k 2
     seed_names = {p.name for p in SEEDS.iterdir()}
     for line in related:
-        m = re.match(r"  - (\S+): \S", line)
+        m = re.match(r"  - .+ \((\S+)\): \S", line)  # title, then the document id
         assert m and m[1] in seed_names, line
     assert not re.search(r"^\[\d+\] ", noise_text.stdout, re.M)  # no sources: nothing is cited
 
@@ -187,7 +189,7 @@ def test_chat_answers_each_question_with_sources(chat: subprocess.CompletedProce
     for block in blocks:
         markers = [int(n) for n in re.findall(r"\[(\d+)\]", block[0])]
         assert markers and markers == list(range(1, len(markers) + 1)), block[0]
-        sources = [re.match(r"\[(\d+)\] \S+\.txt: \"", line) for line in block[1:] if line]
+        sources = [re.match(r"\[(\d+)\] .+ \(\S+\.txt\): \"", line) for line in block[1:] if line]
         assert [int(m[1]) if m else None for m in sources] == markers, block
     assert "Westminster Briefing invited Meg" in blocks[0][0]
     assert "inspect" in blocks[1][0].lower()

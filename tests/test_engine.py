@@ -11,7 +11,7 @@ from rag.config import Config
 from rag.engine import Engine
 from rag.errors import UserError
 from rag.evaluation.evaluate import evidence_recall, load_questions
-from tests.conftest import ROOT
+from tests.conftest import PASSAGE_KEYS, ROOT
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_passages_explain_their_ranking(engine: Engine) -> None:
         assert "fused" in p.scores and ("dense" in p.scores or "bm25" in p.scores)
     d = result.to_dict()
     assert set(d) == {"question", "passages"}
-    assert set(d["passages"][0]) == {"rank", "score", "doc", "chunk_id", "start", "end", "text", "scores"}
+    assert set(d["passages"][0]) == PASSAGE_KEYS
 
 
 @pytest.mark.parametrize(

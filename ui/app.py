@@ -28,8 +28,11 @@ SHOW_SCORES = "Show all retrieved passages with their stage scores"
 
 CSS = """
 #docview .doc-title { font-weight: 600; margin-bottom: .5em; }
+#docview .doc-panes { display: flex; flex-wrap: wrap; gap: .75em; }
 #docview .doc-text { position: relative; max-height: 60vh; overflow-y: auto; white-space: pre-wrap;
-  border: 1px solid var(--border-color-primary); padding: .75em; border-radius: 6px; }
+  border: 1px solid var(--border-color-primary); padding: .75em; border-radius: 6px; flex: 1 1 18em; }
+#docview .doc-page { flex: 1 1 18em; margin: 0; max-height: 60vh; overflow-y: auto; }
+#docview .doc-page img { width: 100%; border: 1px solid var(--border-color-primary); }
 #chat .sources-title { font-weight: 600; margin: .6em 0 .2em; }
 #chat details.source summary { cursor: pointer; }
 mark { background: #ffe066; color: inherit; }

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from rag.engine import clean_question
 from rag.errors import UserError
+from rag.ingest import PageView, page_view
 from rag.library import Library
 from rag.types import Answer
 from ui.notify import warn
@@ -31,6 +34,13 @@ GENERATIVE = "generative"
 _MODES = {EXTRACTIVE: "extractive", GENERATIVE: "llm"}  # the radio's choices as engine modes
 
 Message = dict[str, Any]
+
+
+@lru_cache(maxsize=32)
+def _page_view(path: str, mtime_ns: int, page: int, quote: str) -> PageView:
+    """A PDF page with the quote marked, kept while the file is unchanged (`mtime_ns` is part of the
+    key): picking a source again must not render, or OCR, its page again."""
+    return page_view(Path(path), page, quote)
 
 
 class Chat:
@@ -92,19 +102,30 @@ class Chat:
         picker = gr.update(
             choices=[(s.label, str(i)) for i, s in enumerate(found)], value="0" if found else None
         )
-        view = self.document(found[0]) if found else ""
-        yield "", chat, history, found, picker, view, score_rows(answer.passages)
+        # The answer first: a PDF source's page view takes a moment more (seconds, when it is OCRed).
+        yield "", chat, history, found, picker, gr.skip(), gr.skip()
+        yield *(gr.skip(),) * 5, self.document(found[0]) if found else "", score_rows(answer.passages)
 
     def show(self, choice: str | None, found: list[Span]) -> str:
         """The document view for the source picked."""
         return self.document(found[int(choice)]) if choice is not None and found else ""
 
     def document(self, span: Span) -> str:
+        reader = self.library.engine().reader
         try:
-            body = self.library.engine().reader.document_text(span.doc)
+            body = reader.document_text(span.doc)
+            path, kind = reader.source(span.doc)
         except UserError as exc:  # removed since the answer
             return f"<p>{text(str(exc))}</p>"
-        return document_html(span.doc, body, span.start, span.end, span.short)
+        page = None
+        if kind == "pdf" and span.page is not None:
+            try:
+                page = _page_view(path, Path(path).stat().st_mtime_ns, span.page, body[span.start : span.end])
+            except OSError:  # the file moved since it was indexed: the text only
+                pass
+            except UserError as exc:  # it changed, or is damaged now: the text only
+                warn(str(exc))
+        return document_html(span.doc, body, span.start, span.end, span.short, page)
 
     @staticmethod
     def example(evt: gr.SelectData) -> str:

@@ -3,13 +3,15 @@ question escaped, so it shows as the characters it is and never runs or formats 
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from rag.evaluation import summary_rows
-from rag.types import Answer, Passage
+from rag.ingest import PageView
+from rag.types import Answer, Citation, Passage, where
 
 # HTML's specials, plus Markdown's (the chat renders Markdown) as numeric entities that show as typed.
 _ESCAPES = str.maketrans(
@@ -72,7 +74,12 @@ def sentences(answer: str) -> list[str]:
 
 
 def _where(passage: Passage) -> str:
-    return passage.doc + (f", p. {passage.page}" if passage.page is not None else "")
+    return where(passage.doc, snippet(passage.title or "", 80), passage.locator)
+
+
+def _cited(c: Citation) -> str:
+    """A citation's label: "[1] Staffing plan · page 2 (staffing.pdf)"."""
+    return f"[{c.n}] {where(c.doc, snippet(c.title or '', 80), c.locator)}"
 
 
 def _source(label: str, summary: str, body_html: str) -> str:
@@ -88,7 +95,7 @@ def _sources(answer: Answer) -> str:
     items = []
     for c in answer.citations:
         passage = by_chunk.get(c.chunk_id)
-        label = f"[{c.n}] {_where(passage) if passage else c.doc}:"
+        label = f"{_cited(c)}:"
         short = answer.short_answer.text if answer.short_answer and answer.short_answer.n == c.n else ""
         body = mark_quote(passage.text, c.quote, short) if passage else mark(c.quote, 0, len(c.quote))
         items.append(_source(label, f"“{snippet(c.quote, 200)}”", body))
@@ -159,25 +166,45 @@ class Span:
     start: int
     end: int
     short: tuple[int, int] | None = None  # the short answer inside it, in document offsets
+    page: int | None = None  # where it starts, for a page view of a PDF
 
 
 def spans(answer: Answer) -> list[Span]:
     """What the document view offers for an answer: its citations, or a refusal's related passages."""
     if answer.abstained:
-        return [Span(f"{p.doc} (related)", p.doc, p.start, p.end) for p in answer.passages[:RELATED]]
+        return [
+            Span(f"{_where(p)} (related)", p.doc, p.start, p.end, None, p.page)
+            for p in answer.passages[:RELATED]
+        ]
     s = answer.short_answer
     return [
-        Span(f"[{c.n}] {c.doc}", c.doc, c.start, c.end, (s.start, s.end) if s and s.n == c.n else None)
+        Span(_cited(c), c.doc, c.start, c.end, (s.start, s.end) if s and s.n == c.n else None, c.page)
         for c in answer.citations
     ]
 
 
-def document_html(doc: str, body: str, start: int, end: int, short: tuple[int, int] | None = None) -> str:
+def document_html(
+    doc: str,
+    body: str,
+    start: int,
+    end: int,
+    short: tuple[int, int] | None = None,
+    page: PageView | None = None,
+) -> str:
     """The whole cleaned document with the span highlighted (the view scrolls to `#cited`) and the
-    short answer inside it emphasised."""
+    short answer inside it emphasised; for a PDF, beside it the page itself with the quote marked."""
+    figure = ""
+    if page is not None:
+        marked = "the quote highlighted" if page.found else "the quote could not be placed on it"
+        alt = f"{doc}, page {page.page}, {marked}"
+        figure = (
+            f'<figure class="doc-page"><img class="page-image" alt="{text(alt)}" '
+            f'src="data:image/png;base64,{base64.b64encode(page.png).decode()}">'
+            f"<figcaption>Page {page.page}{'' if page.found else f' ({marked})'}</figcaption></figure>"
+        )
     return (
-        f'<div class="doc-title">{text(doc)}</div>'
-        f'<div class="doc-text">{mark(body, start, end, "cited", short)}</div>'
+        f'<div class="doc-title">{text(doc)}</div><div class="doc-panes">{figure}'
+        f'<div class="doc-text">{mark(body, start, end, "cited", short)}</div></div>'
     )
 
 

@@ -245,4 +245,5 @@ def _make_chunk(doc: Document, group: list[_Unit], seen: dict[str, int], title: 
         sentences=tuple((u.start, u.end) for u in group),
         page=doc.page_at(start),
         title=title,
+        locator=doc.places.locator_at(start),
     )

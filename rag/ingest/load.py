@@ -1,5 +1,5 @@
-"""Read files into Documents: .txt/.md as decoded text, .html via trafilatura, .pdf via pypdf, and
-the office, spreadsheet, e-mail and e-book formats of rag.ingest.formats (their extracted text).
+"""Read files into Documents: .txt/.md as decoded text, .html via trafilatura, and the PDF, image,
+office, spreadsheet, e-mail and e-book formats of rag.ingest.formats (their extracted or OCR text).
 
 Offsets everywhere refer to `Document.text`, which for text files is the decoded file itself, save
 that control characters other than whitespace read as spaces (one for one, so offsets hold).
@@ -15,11 +15,11 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from rag.errors import LoadError, UserError
-from rag.ingest.formats import FORMAT_KINDS, STRUCTURED_KINDS, read_format
+from rag.ingest.formats import FORMAT_KINDS, read_format
 from rag.types import Document
 
 TEXT_KINDS = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md"}
-KINDS = {**TEXT_KINDS, ".html": "html", ".htm": "html", ".pdf": "pdf", **FORMAT_KINDS}
+KINDS = {**TEXT_KINDS, ".html": "html", ".htm": "html", **FORMAT_KINDS}
 _MD_TITLE = re.compile(r"^[ \t]{0,3}#[ \t]+(\S.*?)[ \t]*#*[ \t]*$", re.MULTILINE)
 # Control characters that are not whitespace: NUL, BEL, ESC (terminal escape sequences), DEL, C1.
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
@@ -95,10 +95,11 @@ def load(doc: str, path: Path, max_bytes: int | None = None) -> Document:
     title: str | None = None
     page_starts: tuple[int, ...] = ()
     notes: tuple[str, ...] = ()
-    if kind == "pdf":
-        text, page_starts, title = _pdf_text(raw, path)
-    elif kind in STRUCTURED_KINDS:
-        text, title, notes = read_format(kind, raw, path, max_bytes, decode, _html_only)
+    locators: tuple[tuple[int, str], ...] = ()
+    if kind in FORMAT_KINDS.values():
+        text, title, notes, page_starts, locators = read_format(
+            kind, raw, path, max_bytes, decode, _html_only
+        )
     else:
         text = decode(raw, path)
         if kind == "html":
@@ -122,6 +123,7 @@ def load(doc: str, path: Path, max_bytes: int | None = None) -> Document:
         title=title,
         page_starts=page_starts,
         notes=notes,
+        locators=locators,
     )
 
 
@@ -228,34 +230,3 @@ def _visible_text(page: str) -> str:
 
     text = _BLOCK_TAGS.sub("\n\n", _HIDDEN.sub(" ", page))
     return html.unescape(_TAG.sub("", text))
-
-
-def _pdf_text(raw: bytes, path: Path) -> tuple[str, tuple[int, ...], str | None]:
-    """Text of every page, pages separated by a blank line, with each page's start offset."""
-    import io
-    import logging
-
-    from pypdf import PdfReader
-
-    # pypdf logs what it repairs ("EOF marker not found") as bare lines naming no file; a file it
-    # cannot read fails below with one line that names it.
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
-    try:
-        reader = PdfReader(io.BytesIO(raw))
-        if reader.is_encrypted:
-            raise LoadError(f"{path}: encrypted PDF")
-        pages = [page.extract_text() or "" for page in reader.pages]
-        title = reader.metadata.title if reader.metadata else None
-    except LoadError:
-        raise
-    except Exception as exc:  # untrusted input: pypdf raises many kinds on damaged files
-        raise LoadError(f"{path}: unreadable PDF ({exc.__class__.__name__}: {exc})") from None
-    starts, parts, offset = [], [], 0
-    for page in pages:
-        starts.append(offset)
-        parts.append(page)
-        offset += len(page) + 2
-    text = "\n\n".join(parts)
-    if not text.strip():
-        raise LoadError(f"{path}: PDF has no extractable text (scanned images?)")
-    return text, tuple(starts), title or None

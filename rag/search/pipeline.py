@@ -150,6 +150,7 @@ class SearchPipeline:
                     tuple(r["sentences"]),
                     r["page"],
                     r["title"],
+                    r["locator"],
                     row,
                 )
             )

@@ -18,6 +18,7 @@ from rag.errors import LoadError, UserError
 from rag.ingest import (
     KINDS,
     STRUCTURED_KINDS,
+    OcrUnavailable,
     chunk_document,
     classify,
     collapse,
@@ -39,12 +40,13 @@ def _is_under(path: str, roots: list[Path]) -> bool:
     return any(p == root or root in p.parents for root in roots)
 
 
-def derive_title(document: Document, paragraphs: list[Paragraph]) -> str | None:
-    """The file's own title if it has one, else its first kept paragraph when that is heading-sized."""
+def derive_title(document: Document, paragraphs: list[Paragraph]) -> str:
+    """The file's own title if it has one, else its first kept paragraph when that is heading-sized,
+    else its file name."""
     if document.title:
         return document.title
     first = next((p for p in paragraphs if p.kept), None)
-    return first.text if first is not None and len(first.text) <= 150 else None
+    return first.text if first is not None and len(first.text) <= 150 else Path(document.doc).name
 
 
 def build_index(
@@ -80,6 +82,7 @@ def build_index(
         removed = sorted(d for d, rec in existing.items() if d not in wanted and _is_under(rec.path, roots))
         loaded: list[Document] = []
         unchanged = 0  # files already indexed as they are
+        need_ocr: list[OcrUnavailable] = []  # one warning for all of them, saying how to get Tesseract
         for doc, path in _progress(files, progress, "reading"):
             rec = existing.get(doc)
             if rec is not None and rec.path != str(path):
@@ -92,6 +95,9 @@ def build_index(
                 continue
             try:
                 document = load(doc, path, max_bytes=int(config.max_file_mb * 1e6))
+            except OcrUnavailable as exc:
+                need_ocr.append(exc)
+                continue
             except LoadError as exc:
                 warn(str(exc) + ("; keeping the indexed version" if rec else ""))
                 errors.append(str(exc))
@@ -103,6 +109,10 @@ def build_index(
                 loaded.append(document)
             else:
                 unchanged += 1
+        if need_ocr:
+            message = _ocr_missing(need_ocr)
+            warn(message)
+            errors.append(message)
 
         if not (loaded or unchanged) and (errors or warnings or stored_manifest(config) is None):
             raise UserError(_nothing_indexed(paths, len(errors) + len(warnings), config))
@@ -144,6 +154,15 @@ def _same_stat(size: int, mtime_ns: int, path: Path) -> bool:
     except OSError:
         return False
     return stat.st_size == size and stat.st_mtime_ns == mtime_ns
+
+
+def _ocr_missing(files: list[OcrUnavailable]) -> str:
+    """One line for every file that needs OCR, however many: the first file's own message (which says
+    how to install Tesseract) and how many more there are."""
+    more = len(files) - 1
+    return str(files[0]) + (
+        f"; and {more} more {'files that need' if more > 1 else 'file that needs'} OCR" if more else ""
+    )
 
 
 def _nothing_indexed(paths: list[str | Path], problems: int, config: Config) -> str:

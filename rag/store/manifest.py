@@ -16,7 +16,7 @@ from typing import Any
 from rag.errors import UserError
 from rag.store.generations import MANIFEST
 
-FORMAT = 2  # 2: BM25 stored with each generation
+FORMAT = 3  # 2: BM25 stored with each generation; 3: locators of documents and chunks
 BM25 = "bm25"
 DB, VECTORS, CURRENT, LOCK = "rag.sqlite", "vectors.faiss", "CURRENT", ".lock"
 # What an index built before a setting existed was built with: torch ran every encoder before "encoder".

@@ -19,9 +19,9 @@ from rag.store.faiss_kind import dense_search
 from rag.store.generations import delete_if_unheld, hold
 from rag.store.lexical import LexicalIndex
 from rag.store.manifest import BM25, DB, VECTORS, current_generation, read_manifest, verify
-from rag.types import Chunk
+from rag.types import Chunk, Places
 
-ROW_COLUMNS = ["id", "doc", "chunk_id", "start", "end", "text", "sentences", "page", "title"]
+ROW_COLUMNS = ["id", "doc", "chunk_id", "start", "end", "text", "sentences", "page", "title", "locator"]
 HOLD_ATTEMPTS = 20  # looks at CURRENT while opening: each miss means a build committed meanwhile
 
 
@@ -57,6 +57,7 @@ class IndexReader:
         self._faiss: Any = None
         self._lexical: LexicalIndex | None = None
         self._document_text = lru_cache(maxsize=64)(self._load_document_text)
+        self._places = lru_cache(maxsize=256)(self._load_places)
 
     @property
     def dimension(self) -> int:
@@ -127,11 +128,12 @@ class IndexReader:
 
     def chunks(self) -> Iterator[Chunk]:
         rows = self.db.execute(
-            'SELECT doc, chunk_id, start, "end", text, sentences, page, title FROM chunks ORDER BY doc, ord'
+            'SELECT doc, chunk_id, start, "end", text, sentences, page, title, locator FROM chunks'
+            " ORDER BY doc, ord"
         )
-        for doc, chunk_id, start, end, text, sentences, page, title in rows:
+        for doc, chunk_id, start, end, text, sentences, page, title, locator in rows:
             spans = tuple((int(a), int(b)) for a, b in json.loads(sentences))
-            yield Chunk(doc, chunk_id, start, end, text, spans, page, title)
+            yield Chunk(doc, chunk_id, start, end, text, spans, page, title, locator)
 
     def documents(self) -> list[dict[str, Any]]:
         rows = self.db.execute(
@@ -149,6 +151,24 @@ class IndexReader:
         if row is None:
             raise UserError(f"no document {doc!r} in the index")
         return str(row[0])
+
+    def source(self, doc: str) -> tuple[str, str]:
+        """A document's source file and kind (a PDF's page is shown from its file)."""
+        row = self.db.execute("SELECT path, kind FROM documents WHERE doc = ?", (doc,)).fetchone()
+        if row is None:
+            raise UserError(f"no document {doc!r} in the index")
+        return str(row[0]), str(row[1])
+
+    def places(self, doc: str) -> Places:
+        """Where a document's pages and sections begin, cached per reader (citations name them)."""
+        return self._places(doc)
+
+    def _load_places(self, doc: str) -> Places:
+        row = self.db.execute("SELECT page_starts, locators FROM documents WHERE doc = ?", (doc,)).fetchone()
+        if row is None:
+            raise UserError(f"no document {doc!r} in the index")
+        locators = tuple((int(start), str(label)) for start, label in json.loads(row[1]))
+        return Places(tuple(json.loads(row[0])), locators)
 
     def dropped(self) -> dict[str, list[dict[str, Any]]]:
         """Every dropped paragraph per document, with the cleaner's reason, for auditing."""

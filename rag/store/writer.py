@@ -45,13 +45,13 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     doc TEXT PRIMARY KEY, path TEXT NOT NULL, kind TEXT NOT NULL, sha256 TEXT NOT NULL,
     size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, title TEXT, text TEXT NOT NULL,
-    page_starts TEXT NOT NULL, paragraphs TEXT NOT NULL, block_keys TEXT NOT NULL,
-    n_chunks INTEGER NOT NULL, n_dropped INTEGER NOT NULL
+    page_starts TEXT NOT NULL, locators TEXT NOT NULL, paragraphs TEXT NOT NULL,
+    block_keys TEXT NOT NULL, n_chunks INTEGER NOT NULL, n_dropped INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL, chunk_id TEXT NOT NULL UNIQUE,
     ord INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
-    page INTEGER, title TEXT, sentences TEXT NOT NULL, vector BLOB NOT NULL,
+    page INTEGER, title TEXT, locator TEXT, sentences TEXT NOT NULL, vector BLOB NOT NULL,
     sentence_vectors BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc);
@@ -77,6 +77,7 @@ def document_values(
         document.title,
         document.text,
         encode(document.page_starts),
+        encode(document.locators),
         encode([[p.start, p.end, p.kept, p.reason] for p in paragraphs]),
         encode(block_keys),
         n_chunks,
@@ -85,7 +86,8 @@ def document_values(
 
 
 def chunk_values(chunk: Chunk, ord_: int, encode: Callable[[Any], Any] = json.dumps) -> tuple[Any, ...]:
-    """A chunk's columns doc, chunk_id, ord, start, end, text, page, title, sentences (both stores')."""
+    """A chunk's columns doc, chunk_id, ord, start, end, text, page, title, locator, sentences (both
+    stores')."""
     return (
         chunk.doc,
         chunk.chunk_id,
@@ -95,6 +97,7 @@ def chunk_values(chunk: Chunk, ord_: int, encode: Callable[[Any], Any] = json.du
         chunk.text,
         chunk.page,
         chunk.title,
+        chunk.locator,
         encode(chunk.sentences),
     )
 
@@ -249,7 +252,7 @@ class IndexWriter:
         with _writing(self.index_dir):
             self.remove(document.doc)
             self.db.execute(
-                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 document_values(document, paragraphs, block_keys, len(chunks)),
             )
             ids = []
@@ -257,8 +260,8 @@ class IndexWriter:
                 zip(chunks, vectors, sentence_vectors, strict=True)
             ):
                 cur = self.db.execute(
-                    'INSERT INTO chunks (doc, chunk_id, ord, start, "end", text, page, title, sentences,'
-                    " vector, sentence_vectors) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    'INSERT INTO chunks (doc, chunk_id, ord, start, "end", text, page, title, locator,'
+                    " sentences, vector, sentence_vectors) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         *chunk_values(chunk, i),
                         vector.astype(np.float32).tobytes(),

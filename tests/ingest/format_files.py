@@ -3,9 +3,12 @@ openpyxl, odfpy, the standard library's email and zipfile), for the format tests
 
 from __future__ import annotations
 
+import struct
 import zipfile
+import zlib
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 
 def write_docx(path: Path) -> Path:
@@ -168,3 +171,71 @@ WRITERS = {
     "boiler.eml": write_eml,
     "toll.rtf": write_rtf,
 }
+
+
+FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # Debian's fonts-dejavu-core
+
+
+def page_image(lines: list[str], size: tuple[int, int] = (2480, 3508)) -> Any:
+    """A white page (A4 at 300 dpi by default) with `lines` drawn in black in a real font, 11 pt."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(str(FONT), 46) if FONT.exists() else ImageFont.load_default(size=46)
+    image = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(image)
+    y = 250
+    for line in lines:
+        draw.text((220, y), line, fill=0, font=font)
+        y += 150 if not line else 70
+    return image
+
+
+SCAN_PAGES = [
+    [
+        "Northfield Children's Services",
+        "",
+        "Dear Ms Okafor,",
+        "",
+        "Thank you for your letter about the family support service.",
+        "We will reply to your questions in full next week.",
+    ],
+    [
+        "The review panel met on 3 March and agreed that the",
+        "Harrowgate family will be visited by social worker",
+        "Tomasz Wren every Tuesday until the end of the school year.",
+    ],
+]
+
+
+def write_scan_pdf(path: Path) -> Path:
+    """An image-only PDF (two scanned pages, no text layer), as a scanner writes one."""
+    first, *rest = [page_image(lines) for lines in SCAN_PAGES]
+    first.save(path, "PDF", resolution=300, save_all=True, append_images=rest)
+    return path
+
+
+def write_png(path: Path) -> Path:
+    """A photographed notice: text only as pixels."""
+    lines = [
+        "Notice to residents",
+        "",
+        "The Elmbrook community hall will host the winter food bank",
+        "every Saturday from nine until noon, run by Priya Castellan.",
+    ]
+    page_image(lines, (2000, 700)).save(path, "PNG")
+    return path
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims `width` × `height` pixels, with one tiny compressed row."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )

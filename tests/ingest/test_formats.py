@@ -95,8 +95,11 @@ def test_a_huge_sheet_is_read_up_to_the_row_limit_with_a_note(
     monkeypatch.setattr(sheets, "MAX_ROWS", 50)
     doc = load("big.xlsx", write_xlsx(tmp_path / "big.xlsx", [(f"Team {i}", i, 0) for i in range(500)]))
     assert "row 49:" in doc.text and "row 60:" not in doc.text and "Sheet Fleet" not in doc.text
-    assert len(doc.notes) == 2 and all(n.startswith(f"{tmp_path / 'big.xlsx'}: ") for n in doc.notes)
-    assert "row limit" in doc.notes[0]
+    (note,) = doc.notes  # one line for all that was left out
+    assert (
+        note
+        == f"{tmp_path / 'big.xlsx'}: sheet Budget read up to the row limit (50 rows); sheet Fleet not read"
+    )
 
 
 def zip_bomb(megabytes: int = 60) -> bytes:
@@ -160,15 +163,16 @@ def test_mutated_office_files_load_or_fail_with_one_line(tmp_path: Path, name: s
             doc.text.encode("utf-8")
 
 
+# question, the file that alone answers it, the title and locator its citation shows (page: slides)
 QUESTIONS = [
-    ("How many vacancies does the South team have?", "staffing.docx"),
-    ("What is replaced at Dunmarrow in May?", "harvest.pptx"),
-    ("What is the budget of the Ostrava depot?", "budget.xlsx"),
-    ("Who is the mayor of Kelvarra?", "mayors.csv"),
-    ("When was the Skerrow lighthouse lamp relit?", "lighthouse.odt"),
-    ("What did the guide Samir trade at the oasis?", "salt-road.epub"),
-    ("Which company services the boiler in flat 14?", "boiler.eml"),
-    ("How much is the Ferrowind bridge toll?", "toll.rtf"),
+    ("How many vacancies does the South team have?", "staffing.docx", "Staffing plan", None),
+    ("What is replaced at Dunmarrow in May?", "harvest.pptx", "Harvest review", "slide 2"),
+    ("What is the budget of the Ostrava depot?", "budget.xlsx", "budget", "sheet Budget, row 3"),
+    ("Who is the mayor of Kelvarra?", "mayors.csv", "mayors", "row 2"),
+    ("When was the Skerrow lighthouse lamp relit?", "lighthouse.odt", "Lighthouse log", None),
+    ("What did the guide Samir trade at the oasis?", "salt-road.epub", "The Salt Road", "chapter 2"),
+    ("Which company services the boiler in flat 14?", "boiler.eml", "Boiler service on Friday", None),
+    ("How much is the Ferrowind bridge toll?", "toll.rtf", "The Ferrowind bridge toll is two crowns.", None),
 ]
 
 
@@ -202,12 +206,21 @@ def test_bad_office_files_get_one_warning_each_and_the_rest_is_indexed(
     assert all(d["chunks"] > 0 and d["dropped"] == 0 for d in docs.values())
 
 
-@pytest.mark.parametrize(("question", "source"), QUESTIONS)
-def test_a_question_is_answered_from_the_one_file_that_holds_it(
-    format_index: tuple[Config, list[str]], question: str, source: str
+@pytest.mark.parametrize(("question", "source", "title", "locator"), QUESTIONS)
+def test_a_question_is_answered_from_the_one_file_that_holds_it_and_cited_there(
+    format_index: tuple[Config, list[str]], question: str, source: str, title: str, locator: str | None
 ) -> None:
-    passages = Engine(format_index[0]).search(question, 3).passages
-    assert passages[0].doc == source, [(p.doc, p.text[:60]) for p in passages]
+    engine = Engine(format_index[0])
+    try:
+        answer = engine.ask(question)
+    finally:
+        engine.close()
+    assert answer.passages[0].doc == source, [(p.doc, p.text[:60]) for p in answer.passages]
+    assert not answer.abstained, answer.answer
+    cited = answer.citations[0]
+    assert (cited.doc, cited.title, cited.locator) == (source, title, locator), cited
+    assert cited.page == (2 if source.endswith(".pptx") else None)
+    assert answer.to_dict()["citations"][0]["locator"] == locator
 
 
 @pytest.mark.parametrize("name", list(WRITERS))

@@ -1,7 +1,9 @@
 """A corpus of nasty files, written by the test, indexed together with the seeds in one run.
 
 Bad files (binary, empty, a textless or broken PDF, the wrong extension, a pipe, odd names, an
-oversized file) each get one warning line naming them and the run goes on; nasty but valid files
+oversized file, corrupt, password-protected and zip-bomb Office files, corrupt and oversized images)
+each get one warning line naming them and the run goes on; a huge sheet and an e-mail with only
+attachments are indexed with one note each; nasty but valid files
 (damaged UTF-8, a legacy code page, control characters and NUL, right-to-left scripts, emoji, HTML
 nested 10,000 deep, a 5 MB line) are indexed, searchable and cited with valid offsets.
 """
@@ -22,11 +24,17 @@ from fpdf import FPDF
 from rag.cli import main as rag_main
 from rag.config import Config
 from rag.engine import Engine
+from rag.errors import LoadError
 from rag.ingest.clean import PIECE_CHARS
+from rag.ingest.formats import sheets
+from rag.ingest.formats.zipguard import OLE_MAGIC
 from rag.store import IndexReader
 from rag.store.indexer import build_index
 from rag.types import IndexReport
 from tests.conftest import SEEDS, collapse, run_rag
+from tests.ingest.format_files import png_header_only, write_eml, write_pptx, write_xlsx
+from tests.ingest.test_formats import zip_bomb
+from tests.ingest.test_hostile_input import load_or_error
 
 RUN_SECONDS = 120  # the whole indexing run, on a busy 2-core machine (it takes about 15 s)
 CONTROL_FILLER = "".join(
@@ -153,6 +161,46 @@ BAD: list[tuple[bytes, str, str, bytes | Callable[[bytes], None]]] = [
 ]
 
 
+def _office(write: Callable[[Path], Path], damage: Callable[[bytes], bytes]) -> Callable[[bytes], None]:
+    """A real office file written by its own library, then damaged."""
+
+    def make(path: bytes) -> None:
+        target = Path(os.fsdecode(path))
+        target.write_bytes(damage(write(target).read_bytes()))
+
+    return make
+
+
+def _garbled(raw: bytes) -> bytes:
+    """The middle of an archive overwritten: its members no longer inflate."""
+    mid = len(raw) // 3
+    return raw[:mid] + random.Random(6).randbytes(len(raw) // 3) + raw[2 * mid :]
+
+
+# Office files, e-mail and images (issue 16): the same one line each, in bounded time.
+BAD += [
+    (b"corrupt.docx", "corrupt.docx", "not a readable Word document", RNG.randbytes(5000)),
+    (b"corrupt.xlsx", "corrupt.xlsx", "spreadsheet", _office(write_xlsx, lambda raw: raw[: len(raw) // 2])),
+    (b"corrupt.pptx", "corrupt.pptx", "presentation", _office(write_pptx, _garbled)),
+    (b"locked.docx", "locked.docx", "password-protected or legacy Office file", OLE_MAGIC + bytes(8000)),
+    (b"bomb.docx", "bomb.docx", "looks like a zip bomb", zip_bomb()),
+    (b"corrupt.png", "corrupt.png", "unreadable image", b"\x89PNG\r\n\x1a\n" + RNG.randbytes(3000)),
+    (b"huge.png", "huge.png", "image too large to OCR", png_header_only(40_000, 40_000)),
+]
+SHEET_ROWS = 300  # the row limit while the corpus is indexed: a "huge" sheet without hours of embedding
+# Valid files that are read with one warning line (a note) each: what was left out.
+NOTED = {
+    "attachments-only.eml": (
+        "no message text, only 2 attachment(s)",
+        lambda p: write_eml(p, attachments_only=True),
+    ),
+    "huge.xlsx": (
+        "read up to the row limit",
+        lambda p: write_xlsx(p, [(f"Team {i}", i, i * 10.0) for i in range(SHEET_ROWS * 3)]),
+    ),
+}
+
+
 def write_bad(folder: Path) -> None:
     for name, _, _, content in BAD:
         path = os.path.join(os.fsencode(folder), name)
@@ -166,6 +214,8 @@ def write_bad(folder: Path) -> None:
 def write_good(folder: Path) -> None:
     for good in GOOD:
         (folder / good.name).write_bytes(good.raw)
+    for name, (_, write) in NOTED.items():
+        write(folder / name)
     rng = random.Random(1)
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
     block = "".join(rng.choice(alphabet) for _ in range(1_000_000))
@@ -195,7 +245,9 @@ def built(tmp_path_factory: pytest.TempPathFactory, seed_index: Config) -> Built
     config = copy_index(seed_index, tmp_path_factory.mktemp("nasty-index") / "index")
     messages: list[str] = []
     started = time.perf_counter()
-    report = build_index([SEEDS, folder], config, warn=messages.append)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sheets, "MAX_ROWS", SHEET_ROWS)
+        report = build_index([SEEDS, folder], config, warn=messages.append)
     return Built(config, report, messages, time.perf_counter() - started)
 
 
@@ -209,7 +261,7 @@ def engine(built: Built) -> Engine:
 def test_the_corpus_indexes_in_one_bounded_run_keeping_every_valid_file(built: Built) -> None:
     assert built.seconds < RUN_SECONDS
     seeds = sorted(p.name for p in SEEDS.iterdir())
-    assert sorted(built.report.added) == sorted([g.name for g in GOOD] + [ONE_LINE])
+    assert sorted(built.report.added) == sorted([g.name for g in GOOD] + [ONE_LINE, *NOTED])
     reader = IndexReader(built.config.index_dir)
     try:
         documents = {d["doc"]: d for d in reader.documents()}
@@ -225,8 +277,12 @@ def test_the_corpus_indexes_in_one_bounded_run_keeping_every_valid_file(built: B
 
 def test_each_bad_file_gets_one_warning_line_naming_it(built: Built) -> None:
     assert all("\n" not in m for m in built.messages)
-    # One per bad file, one for the data dump that keeps no text, none for the valid files.
-    assert len(built.messages) == len(BAD) + 1
+    # One per bad file, one for the data dump that keeps no text, one per note (what a valid file
+    # left out), none for the other valid files.
+    assert len(built.messages) == len(BAD) + 1 + len(NOTED), built.messages
+    for name, (note, _) in NOTED.items():
+        (message,) = [m for m in built.messages if f"/{name}:" in m]
+        assert note in message
     (dump,) = [m for m in built.messages if f"/{ONE_LINE}:" in m]
     assert dump.endswith(f"{ONE_LINE}: no text left after cleaning; nothing indexed")
     for _, shown, problem, _ in BAD:
@@ -289,6 +345,30 @@ def test_rag_index_prints_one_warning_line_per_bad_file_and_goes_on(
         (line,) = [line for line in lines if f"/{shown}:" in line]
         assert problem in line
     assert result.stdout.startswith("5 documents, ")
+
+
+@pytest.mark.parametrize(
+    "name", [name for name, *_ in BAD if name.endswith((b".docx", b".xlsx", b".pptx", b".png"))]
+)
+def test_each_bad_office_file_or_image_fails_alone_within_a_time_bound(tmp_path: Path, name: bytes) -> None:
+    """Per file, not only per run: each is refused as one line in CALL_SECONDS."""
+    ((_, _, problem, content),) = [entry for entry in BAD if entry[0] == name]
+    path = os.path.join(os.fsencode(tmp_path), name)
+    if callable(content):
+        content(path)
+    else:
+        Path(os.fsdecode(path)).write_bytes(content)
+    error = load_or_error(Path(os.fsdecode(path)))
+    assert isinstance(error, LoadError) and problem in str(error), error
+
+
+def test_the_huge_sheet_keeps_its_rows_up_to_the_limit_and_nothing_after(built: Built) -> None:
+    reader = IndexReader(built.config.index_dir)
+    try:
+        text = reader.document_text("huge.xlsx")
+    finally:
+        reader.close()
+    assert f"row {SHEET_ROWS}:" in text and f"row {SHEET_ROWS + 2}:" not in text
 
 
 @pytest.mark.slow

@@ -73,7 +73,7 @@ def test_discover_skips_unknown_types_with_one_warning_naming_each(tmp_path: Pat
     """The user must learn which files were ignored, one line per file."""
     root = tmp_path / "docs"
     write(root / "keep.txt", "x")
-    unknown = [write(root / name, "x") for name in ("photo.png", "sub/data.parquet", "README")]
+    unknown = [write(root / name, "x") for name in ("photo.heic", "sub/data.parquet", "README")]
     found, warnings = discover([root])
     assert [doc for doc, _ in found] == ["keep.txt"]
     assert len(warnings) == len(unknown)

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from rag.config import Config
-from tests.conftest import SEEDS, collapse, run_rag
+from tests.conftest import PASSAGE_KEYS, SEEDS, collapse, run_rag
 from tests.test_cli import assert_user_error
 
 QUESTION = "How often is a child killed by a parent in England and Wales?"
@@ -43,7 +43,7 @@ def test_json_has_the_documented_shape(json_run: subprocess.CompletedProcess[str
     passages = out["passages"]
     assert [p["rank"] for p in passages] == [1, 2, 3, 4, 5]  # default k
     for p in passages:
-        assert set(p) == {"rank", "score", "doc", "chunk_id", "start", "end", "text", "scores"}
+        assert set(p) == PASSAGE_KEYS
         assert set(p["scores"]) <= STAGES
         assert {"fused", "rerank"} <= set(p["scores"]) and {"dense", "bm25"} & set(p["scores"])
         assert p["score"] == p["scores"]["rerank"]  # the final order is the reranker's
@@ -68,7 +68,9 @@ def test_human_output_numbers_passages_with_their_document(index_dir: str) -> No
     result = run_rag("search", QUESTION, "--k", "3", "--index-dir", index_dir)
     assert result.returncode == 0, result.stderr
     heads = [
-        m for line in result.stdout.splitlines() if (m := re.match(r"(\d+)\. (\S+) \[(\d+):(\d+)\]", line))
+        m
+        for line in result.stdout.splitlines()
+        if (m := re.match(r"(\d+)\. .+ \((\S+)\) \[(\d+):(\d+)\]", line))
     ]
     assert [int(m[1]) for m in heads] == [1, 2, 3]
     seed_names = {p.name for p in SEEDS.iterdir()}
@@ -95,7 +97,7 @@ def test_a_question_longer_than_the_window_warns_once(long_run: subprocess.Compl
     assert long_run.returncode == 0, long_run.stderr
     warnings = [line for line in long_run.stderr.splitlines() if line.startswith("rag: warning:")]
     assert len(warnings) == 1 and "window" in warnings[0], long_run.stderr
-    assert re.match(r"1\. \S+ \[\d+:\d+\]", long_run.stdout)
+    assert re.match(r"1\. .+ \(\S+\) \[\d+:\d+\]", long_run.stdout)
 
 
 def test_a_long_question_leaves_only_rags_warning_on_stderr(

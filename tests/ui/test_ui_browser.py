@@ -1,8 +1,10 @@
 """The browser chat in Debian's Chromium against a real `rag serve`: ask, open a source, upload a file
-and ask about it, documents rendered as text, per-tab conversations, evaluate a question file."""
+and ask about it (a scanned PDF too), a PDF source's page shown with the quote highlighted,
+documents rendered as text, per-tab conversations, evaluate a question file."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +17,8 @@ from playwright.sync_api import expect
 from rag.cli import main as rag_main
 from rag.config import Config
 from tests.conftest import ROOT
-from tests.ingest.format_files import write_docx
+from tests.ingest.format_files import write_docx, write_scan_pdf
+from tests.ingest.test_page_view import highlighted_text, write_report
 from tests.ui.test_ui_api import history
 from tests.ui_fixtures import Server, Tab
 from ui.render import summary_table
@@ -86,7 +89,8 @@ def test_ask_open_a_source_and_see_the_quote_highlighted(tab: Tab, ui_server: Se
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
     source = answer.locator("details.source").first
-    expect(source.locator("summary")).to_contain_text(f"[1] {expected['citations'][0]['doc']}")
+    cited = expected["citations"][0]
+    expect(source.locator("summary")).to_contain_text(f"[1] {cited['title']} ({cited['doc']})")
     expect(source.locator("mark")).to_be_hidden()
     source.locator("summary").click()
     expect(source.locator("mark")).to_be_visible()
@@ -129,24 +133,71 @@ def write_notes(path: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    ("name", "write", "question", "expected"),
+    ("name", "write", "question", "expected", "label"),
     [
-        ("zorblatt-browser.md", write_notes, "Who founded the Zorblatt Institute?", "Elena Marchetti"),
+        (
+            "zorblatt-browser.md",
+            write_notes,
+            "Who founded the Zorblatt Institute?",
+            "Elena Marchetti",
+            "[1] The Zorblatt Institute (zorblatt-browser.md)",
+        ),
         # an office file: its table row keeps the header names
-        ("staffing-browser.docx", write_docx, "How many vacancies does the South team have?", "Vacancies: 7"),
+        (
+            "staffing-browser.docx",
+            write_docx,
+            "How many vacancies does the South team have?",
+            "Vacancies: 7",
+            "[1] Staffing plan (staffing-browser.docx)",
+        ),
+        # a scan: OCRed, cited with its page (the PDF's title is what Pillow wrote: the file's stem)
+        (
+            "letter-browser.pdf",
+            write_scan_pdf,
+            "Who visits the Harrowgate family every Tuesday?",
+            "Tomasz Wren",
+            "[1] letter-browser · page 2 (letter-browser.pdf)",
+        ),
     ],
-    ids=["markdown", "word"],
+    ids=["markdown", "word", "scanned-pdf"],
 )
-def test_an_uploaded_file_is_indexed_and_cited(
-    tab: Tab, tmp_path: Path, name: str, write: Callable[[Path], Path], question: str, expected: str
+def test_an_uploaded_file_is_indexed_and_cited_by_title_and_place(
+    tab: Tab,
+    tmp_path: Path,
+    name: str,
+    write: Callable[[Path], Path],
+    question: str,
+    expected: str,
+    label: str,
 ) -> None:
     path = write(tmp_path / name)
     upload(tab, path)
     answer = ask(tab, question)
     expect(answer).to_contain_text(expected)
-    expect(answer.locator("details.source summary").first).to_contain_text(f"[1] {name}")
+    expect(answer.locator("details.source summary").first).to_contain_text(label)
 
     remove(tab, name)
+
+
+def test_a_pdf_citation_opens_its_page_with_the_quote_highlighted(tab: Tab, tmp_path: Path) -> None:
+    """The document view shows the cited PDF page beside the text, the quoted sentence marked on it:
+    Tesseract reads the marked region of the image shown in the browser back as the quote."""
+    path = write_report(tmp_path / "harbour-browser.pdf")
+    upload(tab, path)
+    answer = ask(tab, "Who paid for the new lighthouse lamp?")
+    expect(answer).to_contain_text("Skerrow trust")
+    expect(answer.locator("details.source summary").first).to_contain_text(
+        "[1] Harbour report · page 2 (harbour-browser.pdf)"
+    )
+    image = tab.page.locator("#docview img.page-image")
+    expect(image).to_have_attribute("alt", "harbour-browser.pdf, page 2, the quote highlighted", timeout=SLOW)
+    expect(image).to_be_visible()
+    expect(tab.page.locator("#docview #cited")).to_contain_text("Skerrow trust")  # the text view beside it
+    src = image.get_attribute("src") or ""
+    assert src.startswith("data:image/png;base64,")
+    read = highlighted_text(base64.b64decode(src.split(",", 1)[1]))
+    assert "lighthouse lamp" in read and "Skerrow trust" in read, read
+    remove(tab, path.name)
 
 
 def test_markup_in_documents_and_questions_shows_as_text_and_never_runs(tab: Tab, tmp_path: Path) -> None:

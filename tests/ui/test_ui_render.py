@@ -93,6 +93,14 @@ def test_answer_html_streams_then_lists_sources_with_the_quote_marked() -> None:
     assert "[1] notes <b>.md:" in shown(full) and PAYLOAD in shown(full)
 
 
+def test_a_source_is_named_by_its_title_and_place_then_its_document_id() -> None:
+    a = answer()
+    placed = Citation(1, "plans/letter.pdf", "c1", 118, 118 + len(QUOTE), QUOTE, "Housing <i>", 2, "page 2")
+    a = Answer(a.question, a.answer, False, [placed], a.passages, {})
+    assert "[1] Housing <i> · page 2 (plans/letter.pdf):" in shown(answer_html(a))
+    assert [s.label for s in spans(a)] == ["[1] Housing <i> · page 2 (plans/letter.pdf)"]
+
+
 def test_a_refusal_offers_related_passages_not_sources() -> None:
     out = answer_html(answer(abstained=True))
     assert "Related passages (not evidence for an answer)" in out and "Sources" not in out

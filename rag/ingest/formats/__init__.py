@@ -1,10 +1,11 @@
-"""Documents other than plain text, HTML and PDF, each read by a well-kept library into text with
+"""Documents other than plain text and HTML, each read by a well-kept library into text with
 paragraph breaks: office files (`office`: .docx, .pptx, .odt), spreadsheets (`sheets`: .xlsx, .csv),
-e-mail (`mail`: .eml), e-books (`epub`) and .rtf. Zip-based files pass `zipguard` first (zip bombs,
-corrupt archives, password-protected Office files). `read_format` dispatches by kind.
+e-mail (`mail`: .eml), e-books (`epub`), .rtf, PDFs (`pdf`: the text layer, scanned pages OCRed) and
+images (`ocr`: .png, .jpg, .tiff, OCRed with Tesseract). Zip-based files pass `zipguard` first (zip
+bombs, corrupt archives, password-protected Office files). `read_format` dispatches by kind.
 
-Their text is authored, not scraped: STRUCTURED_KINDS keep every paragraph (no row, slide or header
-line is dropped as web boilerplate)."""
+The text of office, sheet, mail, e-book and RTF files is authored, not scraped: STRUCTURED_KINDS
+keep every paragraph (no row, slide or header line is dropped as web boilerplate)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from typing import NamedTuple
 from rag.errors import LoadError
 from rag.ingest.formats.epub import epub_text
 from rag.ingest.formats.mail import eml_text
+from rag.ingest.formats.ocr import image_text
 from rag.ingest.formats.office import docx_text, odt_text, pptx_text
+from rag.ingest.formats.pages import labelled
+from rag.ingest.formats.pdf import pdf_text
 from rag.ingest.formats.sheets import csv_text, xlsx_text
 
 FORMAT_KINDS = {
@@ -28,14 +32,17 @@ FORMAT_KINDS = {
     ".epub": "epub",
     ".rtf": "rtf",
 }
-BINARY_KINDS = frozenset({"docx", "pptx", "odt", "xlsx", "epub"})  # zip archives, not decoded as text
 STRUCTURED_KINDS = frozenset(FORMAT_KINDS.values())
+IMAGE_KINDS = {".png": "png", ".jpg": "jpg", ".jpeg": "jpg", ".tif": "tiff", ".tiff": "tiff"}
+FORMAT_KINDS |= {".pdf": "pdf", **IMAGE_KINDS}
 
 
 class Extracted(NamedTuple):
     text: str
     title: str | None = None
     notes: tuple[str, ...] = ()
+    page_starts: tuple[int, ...] = ()  # where each page begins (PDF, multi-page TIFF, slides)
+    locators: tuple[tuple[int, str], ...] = ()  # labelled sections: slides, sheet rows, chapters
 
 
 def read_format(
@@ -48,22 +55,29 @@ def read_format(
 ) -> Extracted:
     """The text of a file of one of FORMAT_KINDS; `decode` and `html_to_text` are the text and HTML
     paths of rag.ingest.load. Raises LoadError with one line when the file cannot be used."""
+    if kind == "pdf":
+        return Extracted(*pdf_text(raw, path))
+    if kind in IMAGE_KINDS.values():
+        image, frames = image_text(raw, path)
+        return Extracted(image, None, (), frames, labelled(frames, "page"))
     if kind == "docx":
         return Extracted(*docx_text(raw, path, max_bytes))
     if kind == "pptx":
-        return Extracted(*pptx_text(raw, path, max_bytes))
+        deck, title, slides = pptx_text(raw, path, max_bytes)
+        return Extracted(deck, title, (), slides, labelled(slides, "slide"))
     if kind == "odt":
         return Extracted(*odt_text(raw, path, max_bytes))
     if kind == "xlsx":
-        text, title, notes = xlsx_text(raw, path, max_bytes)
-        return Extracted(text, title or path.stem, tuple(notes))
+        text, title, notes, rows = xlsx_text(raw, path, max_bytes)
+        return Extracted(text, title or path.stem, tuple(notes), (), rows)
     if kind == "epub":
-        return Extracted(*epub_text(raw, path, max_bytes, html_to_text))
+        book, title, chapters = epub_text(raw, path, max_bytes, html_to_text)
+        return Extracted(book, title, (), (), labelled(chapters, "chapter"))
     if kind == "eml":
         return Extracted(*eml_text(raw, path, html_to_text))
     if kind == "csv":
-        text, notes = csv_text(decode(raw, path), path)
-        return Extracted(text, path.stem, tuple(notes))
+        table, notes, lines = csv_text(decode(raw, path), path)
+        return Extracted(table, path.stem, tuple(notes), (), lines)
     if kind == "rtf":
         return Extracted(_rtf_text(decode(raw, path), path))
     raise LoadError(f"{path}: unsupported file type {path.suffix or '(none)'}")

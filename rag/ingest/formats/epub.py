@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rag.errors import LoadError
+from rag.ingest.formats.pages import join_pages
 from rag.ingest.formats.zipguard import open_zip
 
 _CONTAINER = "{urn:oasis:names:tc:opendocument:xmlns:container}"
@@ -22,8 +23,8 @@ _XML_DECLARATION = re.compile(r"^\ufeff?\s*<\?xml[^>]*\?>")  # lxml refuses it i
 
 def epub_text(
     raw: bytes, path: Path, max_bytes: int | None, html_to_text: Callable[[str], str]
-) -> tuple[str, str | None]:
-    """The book's chapters, a blank line apart, and its title."""
+) -> tuple[str, str | None, tuple[int, ...]]:
+    """The book's chapters, a blank line apart, its title, and where each chapter begins."""
     archive = open_zip(raw, path, "e-book (.epub)", max_bytes)
     try:
         with archive:
@@ -53,4 +54,5 @@ def epub_text(
         raise
     except Exception as exc:  # untrusted input: a missing member, bad XML, …
         raise LoadError(f"{path}: unreadable e-book (.epub) ({exc.__class__.__name__}: {exc})") from None
-    return "\n\n".join(c for c in chapters if c), title or None
+    text, starts = join_pages([c for c in chapters if c])
+    return text, title or None, starts

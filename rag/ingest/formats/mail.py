@@ -15,8 +15,11 @@ from rag.errors import LoadError
 HEADERS = ("Subject", "From", "To", "Date")
 
 
-def eml_text(raw: bytes, path: Path, html_to_text: Callable[[str], str]) -> tuple[str, str | None]:
-    """An e-mail's headers, body and attachment list, and its subject as the title."""
+def eml_text(
+    raw: bytes, path: Path, html_to_text: Callable[[str], str]
+) -> tuple[str, str | None, tuple[str, ...]]:
+    """An e-mail's headers, body and attachment list, its subject as the title, and a note when it
+    has no body but attachments (only its headers and their names are indexed)."""
     try:
         message = email.message_from_bytes(raw, policy=policy.default)
         assert isinstance(message, EmailMessage)
@@ -46,7 +49,13 @@ def eml_text(raw: bytes, path: Path, html_to_text: Callable[[str], str]) -> tupl
     if names:
         blocks.append("Attachments (not indexed): " + ", ".join(" ".join(n.split()) for n in names))
     title = " ".join(str(subject).split()) if subject else None
-    return "\n\n".join(b for b in blocks if b), title or None
+    notes: tuple[str, ...] = ()
+    if names and not text.strip():
+        notes = (
+            f"{path}: no message text, only {len(names)} attachment(s): "
+            "their names are indexed, not their content",
+        )
+    return "\n\n".join(b for b in blocks if b), title or None, notes
 
 
 def _content(part: MIMEPart) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import LoadError
+from rag.ingest.formats.pages import join_pages
 from rag.ingest.formats.sheets import MAX_COLUMNS, MAX_ROWS, row_line
 from rag.ingest.formats.zipguard import open_zip
 
@@ -61,17 +62,20 @@ def docx_text(raw: bytes, path: Path, max_bytes: int | None) -> tuple[str, str |
     return _join(blocks), title or None
 
 
-def pptx_text(raw: bytes, path: Path, max_bytes: int | None) -> tuple[str, str | None]:
-    """A presentation slide by slide: "Slide N: title", its text and tables, then "Notes: …"."""
+def pptx_text(raw: bytes, path: Path, max_bytes: int | None) -> tuple[str, str | None, tuple[int, ...]]:
+    """A presentation slide by slide ("Slide N: title", its text and tables, then "Notes: …"), its
+    title (else its first slide's), and where each slide begins (slides are its pages)."""
     from pptx import Presentation
 
     what = "presentation (.pptx)"
     try:
         deck = Presentation(_guarded(raw, path, what, max_bytes))
-        slides = []
+        slides: list[str] = []
+        headings: list[str] = []
         for number, slide in enumerate(deck.slides, start=1):
             title_shape = slide.shapes.title
             title = " ".join(title_shape.text_frame.text.split()) if title_shape is not None else ""
+            headings.append(title)
             blocks = [f"Slide {number}: {title}" if title else f"Slide {number}"]
             skip = title_shape.shape_id if title_shape is not None else None
             blocks += _shape_texts(slide.shapes, skip)
@@ -80,12 +84,13 @@ def pptx_text(raw: bytes, path: Path, max_bytes: int | None) -> tuple[str, str |
                 if notes:
                     blocks.append(f"Notes: {notes}")
             slides.append(_join(blocks))
-        title = deck.core_properties.title
+        named = deck.core_properties.title or next((h for h in headings if h), None)
     except LoadError:
         raise
     except Exception as exc:
         raise _unreadable(path, what, exc) from None
-    return _join(slides), title or None
+    text, starts = join_pages(slides)
+    return text, named or None, starts
 
 
 def _shape_texts(shapes: Iterable[Any], skip: int | None) -> Iterator[str]:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from rag.errors import LoadError
+from rag.ingest.formats.pages import join_pages
 from rag.ingest.formats.zipguard import open_zip
 
 MAX_ROWS = 50_000  # per file: a larger sheet is read up to here, with a note
@@ -47,26 +48,32 @@ def row_line(headers: Sequence[str], values: Sequence[str]) -> str:
 
 def table_lines(
     rows: Iterable[tuple[int, Sequence[str]]], label: str, limit: int = MAX_ROWS
-) -> tuple[list[str], bool]:
-    """Lines for (row number, cell texts) pairs, the first non-empty row being the headers, and
-    whether `limit` rows cut it short. `label` leads each line ("Sheet Budget, " or "")."""
+) -> tuple[list[str], list[str], bool]:
+    """Lines for (row number, cell texts) pairs, the first non-empty row being the headers, each
+    line's locator ("sheet Budget, row 3"), and whether `limit` rows cut it short. `label` leads each
+    line ("Sheet Budget, " or "")."""
     lines: list[str] = []
+    places: list[str] = []
     headers: list[str] | None = None
     for n, (number, values) in enumerate(rows):
         if n >= limit:
-            return lines, True
+            return lines, places, True
         if not any(values):
             continue
         if headers is None:
             headers = list(values)
             lines.append(f"{label}columns: " + "; ".join(v for v in values if v) + ".")
-            continue
-        lines.append(f"{label}row {number}: {row_line(headers, values)}")
-    return lines, False
+        else:
+            lines.append(f"{label}row {number}: {row_line(headers, values)}")
+        places.append(f"{label[:1].lower()}{label[1:]}row {number}")
+    return lines, places, False
 
 
-def xlsx_text(raw: bytes, path: Path, max_bytes: int | None) -> tuple[str, str | None, list[str]]:
-    """Every sheet's rows, sheet by sheet; the workbook's title; notes on rows left out."""
+def xlsx_text(
+    raw: bytes, path: Path, max_bytes: int | None
+) -> tuple[str, str | None, list[str], tuple[tuple[int, str], ...]]:
+    """Every sheet's rows, sheet by sheet; the workbook's title; one note on what was left out (rows
+    past the limit, later sheets, wide columns); each row's locator ("sheet Budget, row 3")."""
     from openpyxl import load_workbook
 
     archive = open_zip(raw, path, "spreadsheet (.xlsx)", max_bytes)
@@ -76,27 +83,26 @@ def xlsx_text(raw: bytes, path: Path, max_bytes: int | None) -> tuple[str, str |
     except Exception as exc:  # untrusted input: openpyxl raises many kinds on damaged files
         raise LoadError(f"{path}: unreadable spreadsheet ({exc.__class__.__name__}: {exc})") from None
     blocks: list[str] = []
-    notes: list[str] = []
+    places: list[str] = []
+    cut_at = ""  # the sheet the row limit cut short
+    unread: list[str] = []  # sheets after it
+    wide: list[str] = []  # sheets with columns past MAX_COLUMNS
     budget = MAX_ROWS  # rows read, over all sheets
     try:
         for sheet in book.worksheets:
             if budget <= 0:
-                notes.append(
-                    f"{path}: sheet {sheet.title} not read: the row limit ({MAX_ROWS:,}) was reached"
-                )
+                unread.append(sheet.title)
                 continue
-            wide = (sheet.max_column or 0) > MAX_COLUMNS
+            if (sheet.max_column or 0) > MAX_COLUMNS:
+                wide.append(sheet.title)
             cells = sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
             rows = ((i, [cell_text(v) for v in row]) for i, row in enumerate(cells, start=1))
-            lines, cut = table_lines(rows, f"Sheet {sheet.title}, ", budget)
+            lines, labels, cut = table_lines(rows, f"Sheet {sheet.title}, ", budget)
             budget -= len(lines)
             if cut:
-                budget = 0
-                notes.append(f"{path}: sheet {sheet.title} read up to the row limit ({MAX_ROWS:,} rows)")
-            if wide:
-                notes.append(f"{path}: sheet {sheet.title}: columns past {MAX_COLUMNS} not read")
-            if lines:
-                blocks.append("\n\n".join(lines))
+                budget, cut_at = 0, sheet.title
+            blocks += lines
+            places += labels
         title = book.properties.title if book.properties is not None else None
     except LoadError:
         raise
@@ -104,11 +110,20 @@ def xlsx_text(raw: bytes, path: Path, max_bytes: int | None) -> tuple[str, str |
         raise LoadError(f"{path}: unreadable spreadsheet ({exc.__class__.__name__}: {exc})") from None
     finally:
         book.close()
-    return "\n\n".join(blocks), title or None, notes
+    left_out = [
+        f"sheet {cut_at} read up to the row limit ({MAX_ROWS:,} rows)" if cut_at else "",
+        f"sheet{'s' if len(unread) > 1 else ''} {', '.join(unread)} not read" if unread else "",
+        f"columns past {MAX_COLUMNS} not read in sheet{'s' if len(wide) > 1 else ''} {', '.join(wide)}"
+        if wide
+        else "",
+    ]
+    notes = [f"{path}: " + "; ".join(n for n in left_out if n)] if any(left_out) else []
+    text, starts = join_pages(blocks)
+    return text, title or None, notes, tuple(zip(starts, places, strict=True))
 
 
-def csv_text(text: str, path: Path) -> tuple[str, list[str]]:
-    """A decoded CSV file's rows, its dialect sniffed; notes on rows left out."""
+def csv_text(text: str, path: Path) -> tuple[str, list[str], tuple[tuple[int, str], ...]]:
+    """A decoded CSV file's rows, its dialect sniffed; notes on rows left out; each row's locator."""
     sample = text[:65536]
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
@@ -117,9 +132,10 @@ def csv_text(text: str, path: Path) -> tuple[str, list[str]]:
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
     try:
         rows = ((i, [" ".join(c.split()) for c in row[:MAX_COLUMNS]]) for i, row in enumerate(reader, 1))
-        lines, cut = table_lines(rows, "")
+        lines, labels, cut = table_lines(rows, "")
     except csv.Error as exc:
         raise LoadError(f"{path}: unreadable CSV ({exc})") from None
     lines = [line[0].upper() + line[1:] for line in lines]
     notes = [f"{path}: read up to the row limit ({MAX_ROWS:,} rows); the rest not indexed"] if cut else []
-    return "\n\n".join(lines), notes
+    joined, starts = join_pages(lines)
+    return joined, notes, tuple(zip(starts, labels, strict=True))

@@ -13,7 +13,9 @@ from rag.store.postgres.writer import PostgresWriter
 from rag.store.reader import IndexReader
 from rag.types import Chunk, Document, Paragraph
 
-DOCUMENT_COLUMNS = "doc, path, text, kind, sha256, size, mtime_ns, title, page_starts, paragraphs, block_keys"
+DOCUMENT_COLUMNS = (
+    "doc, path, text, kind, sha256, size, mtime_ns, title, page_starts, locators, paragraphs, block_keys"
+)
 
 
 def copy_folder(index_dir: Path, url: str, rebuild: bool = False, hnsw_m: int = 32) -> tuple[int, int]:
@@ -25,10 +27,13 @@ def copy_folder(index_dir: Path, url: str, rebuild: bool = False, hnsw_m: int = 
         with PostgresWriter(url, reader.manifest["settings"], rebuild, hnsw_m) as writer:
             have = {doc: rec.sha256 for doc, rec in writer.documents().items()}
             rows = reader.db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM documents ORDER BY doc").fetchall()
-            for doc, path, text, kind, sha, size, mtime, title, pages, paragraphs, keys in rows:
+            for doc, path, text, kind, sha, size, mtime, title, pages, places, paragraphs, keys in rows:
                 if have.get(doc) == sha:
                     continue
-                document = Document(doc, path, text, kind, sha, size, mtime, title, tuple(json.loads(pages)))
+                located = tuple((int(a), str(b)) for a, b in json.loads(places))
+                document = Document(
+                    doc, path, text, kind, sha, size, mtime, title, tuple(json.loads(pages)), locators=located
+                )
                 cleaned = [
                     Paragraph(s, e, " ".join(text[s:e].split()), kept, reason)
                     for s, e, kept, reason in json.loads(paragraphs)
@@ -47,14 +52,14 @@ def _chunks(
     reader: IndexReader, doc: str, dimension: int
 ) -> tuple[list[Chunk], np.ndarray, list[np.ndarray]]:
     rows = reader.db.execute(
-        'SELECT doc, chunk_id, start, "end", text, sentences, page, title, vector, sentence_vectors '
+        'SELECT doc, chunk_id, start, "end", text, sentences, page, title, locator, vector, sentence_vectors '
         "FROM chunks WHERE doc = ? ORDER BY ord",
         (doc,),
     ).fetchall()
     chunks = [
-        Chunk(d, c, s, e, t, tuple((int(a), int(b)) for a, b in json.loads(spans)), page, title)
-        for d, c, s, e, t, spans, page, title, _, _ in rows
+        Chunk(d, c, s, e, t, tuple((int(a), int(b)) for a, b in json.loads(spans)), page, title, locator)
+        for d, c, s, e, t, spans, page, title, locator, _, _ in rows
     ]
-    vectors = np.frombuffer(b"".join(r[8] for r in rows), dtype=np.float32).reshape(len(rows), dimension)
-    sentences = [np.frombuffer(r[9], dtype=np.float32).reshape(-1, dimension) for r in rows]
+    vectors = np.frombuffer(b"".join(r[9] for r in rows), dtype=np.float32).reshape(len(rows), dimension)
+    sentences = [np.frombuffer(r[10], dtype=np.float32).reshape(-1, dimension) for r in rows]
     return chunks, vectors, sentences

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -19,10 +19,11 @@ from rag.errors import UserError
 from rag.store.postgres import bm25, schema
 from rag.store.postgres.connect import connect, database_errors, display_url, open_pool
 from rag.store.postgres.writer import check_version
-from rag.types import Chunk
+from rag.types import Chunk, Places
 
 S = schema.SCHEMA
-ROW_COLUMNS = ["id", "doc", "chunk_id", "start", "end", "text", "sentences", "page", "title"]
+ROW_COLUMNS = ["id", "doc", "chunk_id", "start", "end", "text", "sentences", "page", "title", "locator"]
+T = TypeVar("T")
 TEXT_CACHE = 64  # documents' texts kept per reader, by content hash (answers quote their sentences)
 
 
@@ -122,12 +123,12 @@ class PostgresReader:
     def chunks(self) -> Iterator[Chunk]:
         with self.connection() as conn:
             rows = conn.execute(
-                f'SELECT doc, chunk_id, start, "end", text, sentences, page, title FROM {S}.chunks '
+                f'SELECT doc, chunk_id, start, "end", text, sentences, page, title, locator FROM {S}.chunks '
                 "ORDER BY doc, ord"
             ).fetchall()
-        for doc, chunk_id, start, end, text, sentences, page, title in rows:
+        for doc, chunk_id, start, end, text, sentences, page, title, locator in rows:
             spans = tuple((int(a), int(b)) for a, b in sentences)
-            yield Chunk(doc, chunk_id, start, end, text, spans, page, title)
+            yield Chunk(doc, chunk_id, start, end, text, spans, page, title, locator)
 
     def documents(self) -> list[dict[str, Any]]:
         with self.connection() as conn:
@@ -154,6 +155,26 @@ class PostgresReader:
                 self._texts.pop(next(iter(self._texts)))
             self._texts[key] = str(text)
         return str(text)
+
+    def source(self, doc: str) -> tuple[str, str]:
+        """A document's source file and kind (a PDF's page is shown from its file)."""
+        return self._document(doc, "path, kind", lambda row: (str(row[0]), str(row[1])))
+
+    def places(self, doc: str) -> Places:
+        """Where a document's pages and sections begin (citations name them); read live, as a
+        re-indexed document may have moved them."""
+        return self._document(
+            doc,
+            "page_starts, locators",
+            lambda row: Places(tuple(row[0]), tuple((int(a), str(b)) for a, b in row[1])),
+        )
+
+    def _document(self, doc: str, columns: str, make: Callable[[Any], T]) -> T:
+        with self.connection() as conn:
+            row = conn.execute(f"SELECT {columns} FROM {S}.documents WHERE doc = %s", (doc,)).fetchone()
+        if row is None:
+            raise UserError(f"no document {doc!r} in the index")
+        return make(row)
 
     def dropped(self) -> dict[str, list[dict[str, Any]]]:
         """Every dropped paragraph per document, with the cleaner's reason, for auditing."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 SCHEMA, NEXT = "citerag", "citerag_next"
-VERSION = 1  # of the tables below; another version asks for `rag index --rebuild`
+VERSION = 2  # of the tables below; another version asks for `rag index --rebuild`
 
 TABLES = """
 CREATE SCHEMA IF NOT EXISTS {s};
@@ -23,14 +23,15 @@ CREATE TABLE IF NOT EXISTS {s}.meta (key TEXT PRIMARY KEY, value JSONB NOT NULL)
 CREATE TABLE IF NOT EXISTS {s}.documents (
     doc TEXT PRIMARY KEY, path TEXT NOT NULL, kind TEXT NOT NULL, sha256 TEXT NOT NULL,
     size BIGINT NOT NULL, mtime_ns BIGINT NOT NULL, title TEXT, text TEXT NOT NULL,
-    page_starts JSONB NOT NULL, paragraphs JSONB NOT NULL, block_keys JSONB NOT NULL,
+    page_starts JSONB NOT NULL, locators JSONB NOT NULL, paragraphs JSONB NOT NULL, block_keys JSONB NOT NULL,
     n_chunks INTEGER NOT NULL, n_dropped INTEGER NOT NULL, meta JSONB NOT NULL DEFAULT '{{}}'
 );
 CREATE TABLE IF NOT EXISTS {s}.chunks (
     id BIGSERIAL PRIMARY KEY, doc TEXT NOT NULL REFERENCES {s}.documents ON DELETE CASCADE,
     chunk_id TEXT NOT NULL UNIQUE, ord INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
-    text TEXT NOT NULL, page INTEGER, title TEXT, sentences JSONB NOT NULL, embedding vector NOT NULL,
-    sentence_vectors BYTEA NOT NULL, length INTEGER NOT NULL, meta JSONB NOT NULL DEFAULT '{{}}'
+    text TEXT NOT NULL, page INTEGER, title TEXT, locator TEXT, sentences JSONB NOT NULL,
+    embedding vector NOT NULL, sentence_vectors BYTEA NOT NULL, length INTEGER NOT NULL,
+    meta JSONB NOT NULL DEFAULT '{{}}'
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON {s}.chunks (doc);
 CREATE TABLE IF NOT EXISTS {s}.postings (

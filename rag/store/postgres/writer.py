@@ -126,7 +126,7 @@ class PostgresWriter:
                 self.meta["dimension"] = vectors.shape[1]
             self._remove(document.doc)
             self.conn.execute(
-                f"INSERT INTO {s}.documents VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
+                f"INSERT INTO {s}.documents VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
                 document_values(document, paragraphs, block_keys, len(chunks), Jsonb),
             )
             with self.conn.cursor() as cur:
@@ -135,8 +135,8 @@ class PostgresWriter:
                 ):
                     cur.execute(
                         f'INSERT INTO {s}.chunks (doc, chunk_id, ord, start, "end", text, page, title, '
-                        "sentences, embedding, sentence_vectors, length) "
-                        "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) RETURNING id",
+                        "locator, sentences, embedding, sentence_vectors, length) "
+                        "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) RETURNING id",
                         (
                             *chunk_values(chunk, i, Jsonb),
                             np.asarray(vector, dtype=np.float32),
