@@ -208,12 +208,16 @@ SAMPLE = sample_questions()
 def test_injection_in_a_document_changes_no_citation_of_the_seed_questions(
     engine: Engine, injected: Engine, question: str
 ) -> None:
-    """Fair because exact: the extractive composer reads no instructions, so an added document can
-    change an answer only by being better evidence. This one is written to be retrieved for these
-    questions (its lines name social workers, Ofsted, the Munro review, a seed's file name) yet says
-    nothing they ask about, so every question must cite the same sentences of the same documents as
-    on the seeds alone, and never the injected document."""
-    assert cited(timed_ask(injected, question)) == cited(timed_ask(engine, question))
+    """The extractive answer reads no instructions, so an added document can change an answer only as
+    evidence. This one is written to be retrieved for these questions (its lines name social workers,
+    Ofsted, the Munro review, a seed's file name) yet says nothing they ask about: every question must
+    refuse or answer as on the seeds alone, lead with the same sentence, and never cite it. (Further
+    sentences may differ: any added document changes the word statistics BM25 weighs terms by, and so
+    can reorder near-tied seed passages below the first.)"""
+    alone, with_it = timed_ask(engine, question), timed_ask(injected, question)
+    assert with_it.abstained == alone.abstained
+    assert "notes.txt" not in {c.doc for c in with_it.citations}
+    assert cited(with_it)[1][:1] == cited(alone)[1][:1]
 
 
 def test_the_injected_document_is_quoted_as_text_only_when_asked_about(injected: Engine) -> None:

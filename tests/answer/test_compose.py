@@ -16,7 +16,7 @@ from rag.engine import Engine
 from rag.search.rerank import Candidate
 from rag.store.embed import Embedder
 from rag.store.lexical import LexicalIndex, tokenize
-from rag.types import Passage
+from rag.types import Citation, Passage
 from tests.conftest import SEEDS, collapse
 
 DEATHS = "Every ten days a child in England\n  dies at the hands of a parent."
@@ -297,6 +297,10 @@ def test_coverage_is_the_share_of_question_weight_present(
     assert coverage(weights, text) == pytest.approx(expected)
 
 
+def cited_places(citations: list[Citation]) -> list[tuple[int, str, int, int, str]]:
+    return [(c.n, c.doc, c.start, c.end, c.quote) for c in citations]
+
+
 @pytest.fixture(scope="module")
 def engine(seed_index: Config) -> Engine:
     e = Engine(seed_index)
@@ -318,7 +322,8 @@ def test_on_the_seed_index_the_answer_quotes_the_seed_files(engine: Engine) -> N
     assert "every 10 days a child is killed" in result.answer
     assert len(set(cited(result))) == len(result.citations)
     answer = engine.ask(question)
-    assert (answer.answer, answer.citations) == (result.answer, result.citations)
+    assert answer.answer == result.answer
+    assert cited_places(answer.citations) == cited_places(result.citations)  # the engine adds titles
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from rag.config import DEFAULT_MODEL, Config
 from rag.errors import UserError
 from rag.store import IndexReader, build_index, check_settings
 from rag.store.embed import sentence_encoder
-from rag.store.manifest import sha256_file
+from rag.store.manifest import FORMAT, sha256_file
 from rag.store.models import resolve_model, sentence_transformer
 from rag.store.onnx_encoder import OnnxEncoder
 from rag.store.onnx_export import META, MODEL, cache_folder, load_onnx_encoder
@@ -140,7 +140,7 @@ def test_an_index_built_with_one_encoder_asks_for_a_rebuild_with_the_other(tmp_p
 def test_an_index_from_before_the_setting_counts_as_torch(tmp_path: Path) -> None:
     wanted = Config(encoder="torch").index_settings()
     old = {k: v for k, v in wanted.items() if k != "encoder"}
-    manifest = {"format": 2, "settings": old}
+    manifest = {"format": FORMAT, "settings": old}
     check_settings(manifest, wanted, tmp_path)  # no rebuild: it was built with torch
     with pytest.raises(UserError, match=r"encoder: 'torch' → 'onnx'"):
         check_settings(manifest, Config().index_settings(), tmp_path)
