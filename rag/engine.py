@@ -157,9 +157,10 @@ class Engine:
         """Each citation with its document's title and where its quote starts: page (PDF, slide) and
         locator ("page 2", "slide 3", "sheet Budget, row 3", "chapter 2")."""
         titles = {p.chunk_id: p.title for p in answer.passages}
+        where_in = {doc: self.reader.places(doc) for doc in {c.doc for c in answer.citations}}
         citations = []
         for c in answer.citations:
-            places = self.reader.places(c.doc)
+            places = where_in[c.doc]
             title = titles.get(c.chunk_id) or PurePosixPath(c.doc).name
             citations.append(
                 replace(c, title=title, page=places.page_at(c.start), locator=places.locator_at(c.start))

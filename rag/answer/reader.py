@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from rag.answer.features import clip_question, content_vocabulary, encode
-from rag.answer.spans import MAX_ANSWER_TOKENS, best_span, window_echo
+from rag.answer.spans import MAX_ANSWER_TOKENS, best_span, window_echo, window_sequences
 from rag.errors import UserError
 from rag.store import cpu_session, is_runtime_error
 
@@ -132,11 +132,9 @@ class Reader:
         best: dict[int, Reading] = {}
         for w in range(windows):
             c = enc["overflow_to_sample_mapping"][w]
-            context_mask = np.array(
-                [s == 1 for s in enc.sequence_ids(w)] + [False] * (width - len(enc.sequence_ids(w)))
-            )
-            echo = window_echo(ids[w], enc.sequence_ids(w), self._content_ids)
-            span = best_span(start_logits[w], end_logits[w], context_mask, self.max_answer_tokens, echo)
+            sequences = window_sequences(enc.sequence_ids(w), width)
+            echo = window_echo(ids[w], sequences, self._content_ids)
+            span = best_span(start_logits[w], end_logits[w], sequences == 1, self.max_answer_tokens, echo)
             if span is None:
                 continue
             offsets = enc["offset_mapping"][w]

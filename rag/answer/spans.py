@@ -39,17 +39,22 @@ def echo_share(content: np.ndarray, echoed: np.ndarray) -> np.ndarray:
     return (e[None, 1:] - e[:-1, None]) / np.maximum(c[None, 1:] - c[:-1, None], 1.0)
 
 
+def window_sequences(sequence_ids: list[int | None], width: int) -> np.ndarray:
+    """Which part of the input each of a padded window's tokens is: 0 the question, 1 the context,
+    -1 a special or padding token."""
+    return np.array([-1 if x is None else x for x in sequence_ids] + [-1] * (width - len(sequence_ids)))
+
+
 def window_echo(
-    ids: np.ndarray, sequence_ids: list[int | None], content_ids: np.ndarray
+    ids: np.ndarray, sequences: np.ndarray, content_ids: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The (content, echoed) masks of one window: its content tokens, and those among them whose word
-    piece also stands in the window's question (sequence 0). `content_ids` marks the vocabulary's
-    content word pieces (rag.answer.features.content_vocabulary)."""
-    width = len(ids)
-    seq = np.array([-1 if x is None else x for x in sequence_ids] + [-1] * (width - len(sequence_ids)))
+    """The (content, echoed) masks of one window: its context's content tokens, and those among them
+    whose word piece also stands in the window's question. `sequences` is window_sequences' array;
+    `content_ids` marks the vocabulary's content word pieces (rag.answer.features.content_vocabulary)."""
     content = content_ids[ids]
-    asked = ids[(seq == 0) & content]
-    return content & (seq == 1), content & (seq == 1) & np.isin(ids, asked)
+    asked = ids[(sequences == 0) & content]
+    context = content & (sequences == 1)
+    return context, context & np.isin(ids, asked)
 
 
 def best_span(

@@ -147,28 +147,28 @@ class IndexReader:
         return self._document_text(doc)
 
     def _load_document_text(self, doc: str) -> str:
-        row = self.db.execute("SELECT text FROM documents WHERE doc = ?", (doc,)).fetchone()
-        if row is None:
-            raise UserError(f"no document {doc!r} in the index")
-        return str(row[0])
+        return str(self._document(doc, "text")[0])
 
     def source(self, doc: str) -> tuple[str, str]:
         """A document's source file and kind (a PDF's page is shown from its file)."""
-        row = self.db.execute("SELECT path, kind FROM documents WHERE doc = ?", (doc,)).fetchone()
-        if row is None:
-            raise UserError(f"no document {doc!r} in the index")
-        return str(row[0]), str(row[1])
+        path, kind = self._document(doc, "path, kind")
+        return str(path), str(kind)
 
     def places(self, doc: str) -> Places:
         """Where a document's pages and sections begin, cached per reader (citations name them)."""
         return self._places(doc)
 
     def _load_places(self, doc: str) -> Places:
-        row = self.db.execute("SELECT page_starts, locators FROM documents WHERE doc = ?", (doc,)).fetchone()
+        page_starts, locators = self._document(doc, "page_starts, locators")
+        labelled = tuple((int(start), str(label)) for start, label in json.loads(locators))
+        return Places(tuple(json.loads(page_starts)), labelled)
+
+    def _document(self, doc: str, columns: str) -> tuple[Any, ...]:
+        """These columns of one document's row; an unknown document is one clear error."""
+        row = self.db.execute(f"SELECT {columns} FROM documents WHERE doc = ?", (doc,)).fetchone()
         if row is None:
             raise UserError(f"no document {doc!r} in the index")
-        locators = tuple((int(start), str(label)) for start, label in json.loads(row[1]))
-        return Places(tuple(json.loads(row[0])), locators)
+        return tuple(row)
 
     def dropped(self) -> dict[str, list[dict[str, Any]]]:
         """Every dropped paragraph per document, with the cleaner's reason, for auditing."""

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.answer.spans import ECHO_PENALTY, best_span, window_echo
+from rag.answer.spans import ECHO_PENALTY, best_span, window_echo, window_sequences
 
 
 def reference(
@@ -95,7 +95,7 @@ def test_the_echo_masks_mark_context_words_the_question_repeats() -> None:
     sequence = [None, 0, 0, 0, None, 1, 1, 1, 1, 1, 1, None]  # one short of the padded width
     content_ids = np.zeros(200, dtype=bool)
     content_ids[[5, 7, 8, 9, 11]] = True  # 1 "the", 6 "was", 4 "by" are stop words
-    content, echoed = window_echo(ids, sequence, content_ids)
+    content, echoed = window_echo(ids, window_sequences(sequence, len(ids)), content_ids)
     assert np.flatnonzero(content).tolist() == [6, 8, 10]
     assert np.flatnonzero(echoed).tolist() == [8]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +23,6 @@ from rag.types import Chunk, Places
 
 S = schema.SCHEMA
 ROW_COLUMNS = ["id", "doc", "chunk_id", "start", "end", "text", "sentences", "page", "title", "locator"]
-T = TypeVar("T")
 TEXT_CACHE = 64  # documents' texts kept per reader, by content hash (answers quote their sentences)
 
 
@@ -158,23 +157,22 @@ class PostgresReader:
 
     def source(self, doc: str) -> tuple[str, str]:
         """A document's source file and kind (a PDF's page is shown from its file)."""
-        return self._document(doc, "path, kind", lambda row: (str(row[0]), str(row[1])))
+        path, kind = self._document(doc, "path, kind")
+        return str(path), str(kind)
 
     def places(self, doc: str) -> Places:
         """Where a document's pages and sections begin (citations name them); read live, as a
         re-indexed document may have moved them."""
-        return self._document(
-            doc,
-            "page_starts, locators",
-            lambda row: Places(tuple(row[0]), tuple((int(a), str(b)) for a, b in row[1])),
-        )
+        page_starts, locators = self._document(doc, "page_starts, locators")
+        return Places(tuple(page_starts), tuple((int(a), str(b)) for a, b in locators))
 
-    def _document(self, doc: str, columns: str, make: Callable[[Any], T]) -> T:
+    def _document(self, doc: str, columns: str) -> tuple[Any, ...]:
+        """These columns of one document's row; an unknown document is one clear error."""
         with self.connection() as conn:
             row = conn.execute(f"SELECT {columns} FROM {S}.documents WHERE doc = %s", (doc,)).fetchone()
         if row is None:
             raise UserError(f"no document {doc!r} in the index")
-        return make(row)
+        return tuple(row)
 
     def dropped(self) -> dict[str, list[dict[str, Any]]]:
         """Every dropped paragraph per document, with the cleaner's reason, for auditing."""
