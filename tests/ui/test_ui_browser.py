@@ -142,13 +142,13 @@ def write_notes(path: Path) -> Path:
             "Elena Marchetti",
             "[1] The Zorblatt Institute (zorblatt-browser.md)",
         ),
-        # an office file: its table row keeps the header names
+        # an office file: its table row keeps the header names, its heading names the section
         (
             "staffing-browser.docx",
             write_docx,
             "How many vacancies does the South team have?",
             "Vacancies: 7",
-            "[1] Staffing plan (staffing-browser.docx)",
+            "[1] Staffing plan · section Vacancies by team (staffing-browser.docx)",
         ),
         # a scan: OCRed, cited with its page (the PDF's title is what Pillow wrote: the file's stem)
         (

@@ -42,7 +42,7 @@ class Extracted(NamedTuple):
     title: str | None = None
     notes: tuple[str, ...] = ()
     page_starts: tuple[int, ...] = ()  # where each page begins (PDF, multi-page TIFF, slides)
-    locators: tuple[tuple[int, str], ...] = ()  # labelled sections: slides, sheet rows, chapters
+    locators: tuple[tuple[int, str], ...] = ()  # labelled places: slides, sheet rows, chapters, sections
 
 
 def read_format(
@@ -60,13 +60,12 @@ def read_format(
     if kind in IMAGE_KINDS.values():
         image, frames = image_text(raw, path)
         return Extracted(image, None, (), frames, labelled(frames, "page"))
-    if kind == "docx":
-        return Extracted(*docx_text(raw, path, max_bytes))
+    if kind in ("docx", "odt"):
+        text, title, sections = (docx_text if kind == "docx" else odt_text)(raw, path, max_bytes)
+        return Extracted(text, title, (), (), sections)
     if kind == "pptx":
         deck, title, slides = pptx_text(raw, path, max_bytes)
         return Extracted(deck, title, (), slides, labelled(slides, "slide"))
-    if kind == "odt":
-        return Extracted(*odt_text(raw, path, max_bytes))
     if kind == "xlsx":
         text, title, notes, rows = xlsx_text(raw, path, max_bytes)
         return Extracted(text, title or path.stem, tuple(notes), (), rows)
@@ -74,7 +73,8 @@ def read_format(
         book, title, chapters = epub_text(raw, path, max_bytes, html_to_text)
         return Extracted(book, title, (), (), labelled(chapters, "chapter"))
     if kind == "eml":
-        return Extracted(*eml_text(raw, path, html_to_text))
+        message, subject, said, sent = eml_text(raw, path, html_to_text)
+        return Extracted(message, subject, said, (), sent)
     if kind == "csv":
         table, notes, lines = csv_text(decode(raw, path), path)
         return Extracted(table, path.stem, tuple(notes), (), lines)
