@@ -97,8 +97,9 @@ def load(doc: str, path: Path, max_bytes: int | None = None) -> Document:
     page_starts: tuple[int, ...] = ()
     notes: tuple[str, ...] = ()
     locators: tuple[tuple[int, str], ...] = ()
+    scanned: tuple[tuple[int, int], ...] = ()
     if kind in FORMAT_KINDS.values():
-        text, title, notes, page_starts, locators = read_format(
+        text, title, notes, page_starts, locators, scanned = read_format(
             kind, raw, path, max_bytes, decode, _html_only
         )
     else:
@@ -125,6 +126,7 @@ def load(doc: str, path: Path, max_bytes: int | None = None) -> Document:
         page_starts=page_starts,
         notes=notes,
         locators=locators,
+        scanned=scanned,
     )
 
 

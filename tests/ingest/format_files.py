@@ -196,6 +196,8 @@ SCAN_PAGES = [
     [
         "Northfield Children's Services",
         "",
+        "14 March 2024",
+        "",
         "Dear Ms Okafor,",
         "",
         "Thank you for your letter about the family support service.",
@@ -205,6 +207,11 @@ SCAN_PAGES = [
         "The review panel met on 3 March and agreed that the",
         "Harrowgate family will be visited by social worker",
         "Tomasz Wren every Tuesday until the end of the school year.",
+        "",
+        "Yours sincerely,",
+        "",
+        "Helen Ashdown",
+        "Team Manager, Family Support",
     ],
 ]
 

@@ -5,7 +5,9 @@ images (`ocr`: .png, .jpg, .tiff, OCRed with Tesseract). Zip-based files pass `z
 bombs, corrupt archives, password-protected Office files). `read_format` dispatches by kind.
 
 The text of office, sheet, mail, e-book and RTF files is authored, not scraped: STRUCTURED_KINDS
-keep every paragraph (no row, slide or header line is dropped as web boilerplate)."""
+keep every paragraph (no row, slide or header line is dropped as web boilerplate). So is a scan's:
+the OCR text of images and scanned PDF pages is kept whole (`Extracted.scanned`), its letterhead,
+date and signature included, while a PDF's text layer (a web page may be printed to PDF) is cleaned."""
 
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ class Extracted(NamedTuple):
     notes: tuple[str, ...] = ()
     page_starts: tuple[int, ...] = ()  # where each page begins (PDF, multi-page TIFF, slides)
     locators: tuple[tuple[int, str], ...] = ()  # labelled places: slides, sheet rows, chapters, sections
+    scanned: tuple[tuple[int, int], ...] = ()  # (start, end) of OCR text, which the cleaner keeps whole
 
 
 def read_format(
@@ -56,10 +59,11 @@ def read_format(
     """The text of a file of one of FORMAT_KINDS; `decode` and `html_to_text` are the text and HTML
     paths of rag.ingest.load. Raises LoadError with one line when the file cannot be used."""
     if kind == "pdf":
-        return Extracted(*pdf_text(raw, path))
+        pdf, title, said, pages, scanned = pdf_text(raw, path)
+        return Extracted(pdf, title, said, pages, (), scanned)
     if kind in IMAGE_KINDS.values():
         image, frames = image_text(raw, path)
-        return Extracted(image, None, (), frames, labelled(frames, "page"))
+        return Extracted(image, None, (), frames, labelled(frames, "page"), ((0, len(image)),))
     if kind in ("docx", "odt"):
         text, title, sections = (docx_text if kind == "docx" else odt_text)(raw, path, max_bytes)
         return Extracted(text, title, (), (), sections)
