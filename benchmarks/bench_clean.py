@@ -102,7 +102,7 @@ def _print_labelled(seeds: dict[str, object]) -> None:
     for reason, counts in seeds["by_reason"].items():  # type: ignore[attr-defined]
         noise, content = counts.get("noise", 0), counts.get("content", 0)
         share = f"{noise / (noise + content):10.3f}" if reason.startswith("dropped") else ""
-        print(f"  {reason:56} {noise:6d} {content:8d} {share}")
+        print(f"  {reason:56} {noise:6d} {content:8d} {share}".rstrip())
     for line in seeds["misjudged"]:  # type: ignore[attr-defined]
         print(f"  misjudged: {line}")
 

@@ -266,7 +266,7 @@ def test_a_question_is_answered_from_the_one_file_that_holds_it_and_cited_there(
     assert answer.to_dict()["citations"][0]["locator"] == locator
 
 
-@pytest.mark.parametrize("name", list(WRITERS))
+@pytest.mark.parametrize("name", [*WRITERS, "letter.pdf", "notice.png", "photo.jpeg", "fax.tif"])
 def test_uploads_accept_each_new_type(name: str) -> None:
     """The browser's upload takes the types in KINDS (ui/app.py's file_types) and stores them by name."""
     from rag.ingest import KINDS
