@@ -54,6 +54,7 @@ class Document:
     page_starts: tuple[int, ...] = ()  # PDF, TIFF, slides: offset in `text` where each page begins
     notes: tuple[str, ...] = ()  # one line each: how the file was read, where that is worth saying
     locators: tuple[tuple[int, str], ...] = ()  # labelled sections (see Places); pages need none
+    scanned: tuple[tuple[int, int], ...] = ()  # (start, end) of OCR text: the cleaner keeps it whole
 
     @property
     def places(self) -> Places:

@@ -14,7 +14,7 @@ import gradio as gr
 
 from rag.engine import clean_question
 from rag.errors import UserError
-from rag.ingest import PageView, page_view
+from rag.ingest import VIEW_KINDS, PageView, page_view
 from rag.library import Library
 from rag.types import Answer
 from ui.notify import warn
@@ -38,8 +38,8 @@ Message = dict[str, Any]
 
 @lru_cache(maxsize=32)
 def _page_view(path: str, mtime_ns: int, page: int, quote: str) -> PageView:
-    """A PDF page with the quote marked, kept while the file is unchanged (`mtime_ns` is part of the
-    key): picking a source again must not render, or OCR, its page again."""
+    """A PDF page or an image with the quote marked, kept while the file is unchanged (`mtime_ns` is
+    part of the key): picking a source again must not render, or OCR, its page again."""
     return page_view(Path(path), page, quote)
 
 
@@ -118,9 +118,10 @@ class Chat:
         except UserError as exc:  # removed since the answer
             return f"<p>{text(str(exc))}</p>"
         page = None
-        if kind == "pdf" and span.page is not None:
+        if kind in VIEW_KINDS:  # a PDF page, or an image (a single one has no page number: page 1)
             try:
-                page = _page_view(path, Path(path).stat().st_mtime_ns, span.page, body[span.start : span.end])
+                quote = body[span.start : span.end]
+                page = _page_view(path, Path(path).stat().st_mtime_ns, span.page or 1, quote)
             except OSError:  # the file moved since it was indexed: the text only
                 pass
             except UserError as exc:  # it changed, or is damaged now: the text only

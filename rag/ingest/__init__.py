@@ -1,7 +1,7 @@
 """Ingest: files to clean, chunked text. `discover` and `load` read the supported KINDS into a
 Document (PDFs, images, office, spreadsheet, e-mail and e-book files through `rag.ingest.formats`;
 a file that needs OCR while Tesseract is missing raises `OcrUnavailable`; `page_view` shows a PDF
-page with a quote highlighted), `classify`
+page or a scanned image (VIEW_KINDS) with a quote highlighted), `classify`
 keeps the prose and drops page furniture (by `repeated_keys`, `furniture_keys`; documents of
 STRUCTURED_KINDS keep every paragraph), `chunk_document` cuts what is left into overlapping
 passages with their sentence spans."""
@@ -10,13 +10,14 @@ from rag.ingest.chunk import chunk_document, collapse, split_sentences
 from rag.ingest.clean import CLEANER_VERSION, classify, furniture_keys, repeated_keys
 from rag.ingest.formats import STRUCTURED_KINDS
 from rag.ingest.formats.ocr import OcrUnavailable
-from rag.ingest.formats.page_view import PageView, page_view
+from rag.ingest.formats.page_view import VIEW_KINDS, PageView, page_view
 from rag.ingest.load import KINDS, discover, load
 
 __all__ = [
     "CLEANER_VERSION",
     "KINDS",
     "STRUCTURED_KINDS",
+    "VIEW_KINDS",
     "OcrUnavailable",
     "PageView",
     "chunk_document",

@@ -19,8 +19,8 @@ from rag.types import Paragraph
 
 # 2: prose in caseless scripts (Arabic, Hebrew, CJK) is no longer dropped; 3: over-long blocks are
 # judged in pieces; 4: technical prose repeating its subject is not spam, long lists of names are
-# judged by their neighbours
-CLEANER_VERSION = "4"
+# judged by their neighbours; 5: OCR text (images, scanned PDF pages) is kept whole
+CLEANER_VERSION = "5"
 
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
@@ -223,9 +223,17 @@ def _heading_before_content(classes: list[str], i: int, reach: int = 2) -> bool:
     return False
 
 
-def classify(text: str, repeated: frozenset[str] = frozenset(), *, keep_all: bool = False) -> list[Paragraph]:
+def classify(
+    text: str,
+    repeated: frozenset[str] = frozenset(),
+    *,
+    keep_all: bool = False,
+    scanned: tuple[tuple[int, int], ...] = (),
+) -> list[Paragraph]:
     """Split `text` into paragraphs and decide for each whether it is article content. With
-    `keep_all` (structured documents: spreadsheet rows, slides, e-mail headers) every one is kept."""
+    `keep_all` (structured documents: spreadsheet rows, slides, e-mail headers) every one is kept;
+    so is every one inside a `scanned` (start, end) span (OCR text: a scanned letter's letterhead,
+    date and signature are short lines the web rules would drop, and a scan has no web furniture)."""
     blocks = split_paragraphs(text)
     if keep_all:
         return [Paragraph(b.start, b.end, b.text, True, "structured document") for b in blocks]
@@ -234,7 +242,9 @@ def classify(text: str, repeated: frozenset[str] = frozenset(), *, keep_all: boo
     reasons: list[str] = []
     in_comments = False
     for block in blocks:
-        if in_comments or _COMMENTS_START.match(block.text.strip()):
+        if any(start <= block.start < end for start, end in scanned):
+            cls, reason = "good", "scanned page (OCR)"
+        elif in_comments or _COMMENTS_START.match(block.text.strip()):
             in_comments = True
             cls, reason = "bad", "comment section"
         else:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rag.errors import LoadError, UserError
 from rag.ingest.formats import FORMAT_KINDS, read_format
+from rag.ingest.formats.sections import heading_lines, html_headings
 from rag.types import Document
 
 TEXT_KINDS = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md"}
@@ -96,14 +97,15 @@ def load(doc: str, path: Path, max_bytes: int | None = None) -> Document:
     page_starts: tuple[int, ...] = ()
     notes: tuple[str, ...] = ()
     locators: tuple[tuple[int, str], ...] = ()
+    scanned: tuple[tuple[int, int], ...] = ()
     if kind in FORMAT_KINDS.values():
-        text, title, notes, page_starts, locators = read_format(
+        text, title, notes, page_starts, locators, scanned = read_format(
             kind, raw, path, max_bytes, decode, _html_only
         )
     else:
         text = decode(raw, path)
         if kind == "html":
-            text, title, note = _html_text(text)
+            text, title, note, locators = _html_text(text)
             notes = (f"{path}: {note}",) if note else ()
         elif kind == "md":
             m = _MD_TITLE.search(text)
@@ -124,6 +126,7 @@ def load(doc: str, path: Path, max_bytes: int | None = None) -> Document:
         page_starts=page_starts,
         notes=notes,
         locators=locators,
+        scanned=scanned,
     )
 
 
@@ -186,9 +189,11 @@ def _damaged_utf8(raw: bytes) -> str | None:
 PARSER_TEXT_LIMIT = 10_000_000
 
 
-def _html_text(html: str) -> tuple[str, str | None, str | None]:
-    """Main text of a web page, its title, and a note when it could not be read the usual way.
-    trafilatura removes markup and most page furniture."""
+def _html_text(
+    html: str, *, sections: bool = True
+) -> tuple[str, str | None, str | None, tuple[tuple[int, str], ...]]:
+    """Main text of a web page, its title, a note when it could not be read the usual way, and
+    where its sections (headings) begin. trafilatura removes markup and most page furniture."""
     import trafilatura
 
     text = trafilatura.extract(
@@ -197,6 +202,7 @@ def _html_text(html: str) -> tuple[str, str | None, str | None]:
     if not text:  # very small pages: fall back to all visible text
         text = trafilatura.html2txt(html) or ""
     note = None
+    find_sections = sections
     longest = max(map(len, html.split("<")))
     if longest >= PARSER_TEXT_LIMIT and len(text) < longest:
         text = _visible_text(html)
@@ -204,11 +210,13 @@ def _html_text(html: str) -> tuple[str, str | None, str | None]:
             f"a text run of {longest:,} characters, longer than the HTML parser reads "
             f"({PARSER_TEXT_LIMIT:,}): read as plain text, page furniture left to the cleaner"
         )
+        find_sections = False
     elif not text.strip():  # lxml keeps nothing nested deeper than 255 levels
         text = _visible_text(html)
+        find_sections = False
     meta = trafilatura.extract_metadata(html)
     title = meta.title if meta is not None and meta.title else None
-    return text, title, note
+    return text, title, note, heading_lines(text, html_headings(html), title) if find_sections else ()
 
 
 # For pages lxml cannot read: comments, scripts and styles (to their end, or the page's), tags, and runs
@@ -219,8 +227,9 @@ _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 
 
 def _html_only(html: str) -> str:
-    """The HTML path for HTML inside other formats (e-mail bodies, e-book chapters)."""
-    return _html_text(html)[0]
+    """The HTML path for HTML inside other formats (e-mail bodies, e-book chapters: their places
+    are the message and the chapter, not the headings)."""
+    return _html_text(html, sections=False)[0]
 
 
 def _visible_text(page: str) -> str:

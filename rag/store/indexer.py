@@ -202,7 +202,9 @@ def _prepare(
     repeated = repeated_keys([*keys.values(), *others])
     prepared = []
     for document in _progress(loaded, progress, "chunking"):
-        paragraphs = classify(document.text, repeated, keep_all=document.kind in STRUCTURED_KINDS)
+        paragraphs = classify(
+            document.text, repeated, keep_all=document.kind in STRUCTURED_KINDS, scanned=document.scanned
+        )
         chunks = chunk_document(
             document,
             paragraphs,

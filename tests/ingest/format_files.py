@@ -18,6 +18,7 @@ def write_docx(path: Path) -> Path:
     document.core_properties.title = "Staffing plan"
     document.add_heading("Regional staffing", level=1)
     document.add_paragraph("The Quillfield office opens in March and will hire a dozen surveyors.")
+    document.add_heading("Vacancies by team", level=2)
     table = document.add_table(rows=3, cols=2)
     for row, cells in zip(table.rows, [("Team", "Vacancies"), ("North", "3"), ("South", "7")], strict=True):
         for cell, text in zip(row.cells, cells, strict=True):
@@ -75,6 +76,7 @@ def write_odt(path: Path) -> Path:
     document = OpenDocumentText()
     document.text.addElement(H(outlinelevel=1, text="Lighthouse log"))
     document.text.addElement(P(text="The Skerrow lighthouse lamp was relit on 4 June by keeper Anwen Tull."))
+    document.text.addElement(H(outlinelevel=2, text="Keepers"))
     table = Table(name="Keepers")
     table.addElement(TableColumn(numbercolumnsrepeated=2))
     for cells in [("Keeper", "Years"), ("Anwen Tull", "12")]:
@@ -194,6 +196,8 @@ SCAN_PAGES = [
     [
         "Northfield Children's Services",
         "",
+        "14 March 2024",
+        "",
         "Dear Ms Okafor,",
         "",
         "Thank you for your letter about the family support service.",
@@ -203,6 +207,11 @@ SCAN_PAGES = [
         "The review panel met on 3 March and agreed that the",
         "Harrowgate family will be visited by social worker",
         "Tomasz Wren every Tuesday until the end of the school year.",
+        "",
+        "Yours sincerely,",
+        "",
+        "Helen Ashdown",
+        "Team Manager, Family Support",
     ],
 ]
 

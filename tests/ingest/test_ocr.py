@@ -129,6 +129,20 @@ def test_a_question_is_answered_from_the_scanned_text_cited_with_its_page(
         engine.close()
 
 
+def test_a_scan_keeps_every_line_its_date_and_signature_too(scans: Config) -> None:
+    """A scan has no web furniture: the short lines the web rules would drop (a letter's date, its
+    signature and the signer's role) are kept."""
+    reader = IndexReader(scans.index_dir)
+    try:
+        dropped = {d["doc"]: d["dropped"] for d in reader.documents()}
+        texts = " ".join(c.text for c in reader.chunks() if c.doc == "letter.pdf")
+    finally:
+        reader.close()
+    assert dropped["letter.pdf"] == dropped["notice.png"] == 0, dropped
+    for line in ("14 March 2024", "Yours sincerely,", "Helen Ashdown", "Team Manager, Family Support"):
+        assert line in texts, texts
+
+
 def test_without_tesseract_one_warning_line_says_how_to_get_it(tmp_path: Path) -> None:
     """The real command line with a PATH that has no `tesseract`: the two files that need OCR share
     one warning line, and the Word document beside them is indexed."""

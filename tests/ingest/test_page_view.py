@@ -1,7 +1,7 @@
-"""The page view: a PDF page rendered with pypdfium2 and the quote highlighted where it is, found
-from the text layer's character boxes or, on a scan, from Tesseract's word boxes. Checked by reading
-the highlighted region of the image back with the real Tesseract: it must hold the quote, and only
-on the right page."""
+"""The page view: a PDF page rendered with pypdfium2, or a scanned image, and the quote highlighted
+where it is, found from the text layer's character boxes or, on a scan, from Tesseract's word boxes.
+Checked by reading the highlighted region of the image back with the real Tesseract: it must hold
+the quote, and only on the right page."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from fpdf import FPDF
 from rag.errors import LoadError
 from rag.ingest import page_view
 from rag.ingest.formats.page_view import HIGHLIGHT
-from tests.ingest.format_files import write_scan_pdf
+from tests.ingest.format_files import page_image, write_png, write_scan_pdf
 
 FIRST = "The first page explains why the harbour wall was rebuilt in stone after the storm."
 QUOTE = "The new lighthouse lamp was paid for by the Skerrow trust in 1902."
@@ -75,6 +75,22 @@ def test_a_scanned_quote_is_highlighted_from_ocr_word_boxes(tmp_path: Path) -> N
     assert view.found
     read = highlighted_text(view.png)
     assert "Harrowgate family" in read and "Tomasz Wren" in read, read
+
+
+NOTICE = "The Elmbrook community hall will host the winter food bank every Saturday from nine until noon"
+
+
+def test_a_quote_in_an_image_is_highlighted_on_it_and_on_the_right_tiff_page(tmp_path: Path) -> None:
+    view = page_view(write_png(tmp_path / "notice.png"), 1, NOTICE)
+    assert view.found and view.page == 1
+    read = highlighted_text(view.png)
+    assert "Elmbrook community hall" in read and "Notice to residents" not in read, read
+    tiff = tmp_path / "two.tiff"
+    first, second = (page_image(["Notice to residents"], (2000, 400)), page_image([NOTICE], (2600, 400)))
+    first.save(tiff, "TIFF", save_all=True, append_images=[second])
+    assert page_view(tiff, 2, NOTICE).found and not page_view(tiff, 1, NOTICE).found
+    with pytest.raises(LoadError, match="no page 3"):
+        page_view(tiff, 3, NOTICE)
 
 
 def test_a_missing_page_or_file_is_one_line(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """The browser chat in Debian's Chromium against a real `rag serve`: ask, open a source, upload a file
-and ask about it (a scanned PDF too), a PDF source's page shown with the quote highlighted,
+and ask about it (a scanned PDF too), a PDF source's page (or an image) shown with the quote highlighted,
 documents rendered as text, per-tab conversations, evaluate a question file."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from rag.cli import main as rag_main
 from rag.config import Config
 from tests.conftest import ROOT
-from tests.ingest.format_files import write_docx, write_scan_pdf
+from tests.ingest.format_files import write_docx, write_png, write_scan_pdf
 from tests.ingest.test_page_view import highlighted_text, write_report
 from tests.ui.test_ui_api import history
 from tests.ui_fixtures import Server, Tab
@@ -142,13 +142,13 @@ def write_notes(path: Path) -> Path:
             "Elena Marchetti",
             "[1] The Zorblatt Institute (zorblatt-browser.md)",
         ),
-        # an office file: its table row keeps the header names
+        # an office file: its table row keeps the header names, its heading names the section
         (
             "staffing-browser.docx",
             write_docx,
             "How many vacancies does the South team have?",
             "Vacancies: 7",
-            "[1] Staffing plan (staffing-browser.docx)",
+            "[1] Staffing plan · section Vacancies by team (staffing-browser.docx)",
         ),
         # a scan: OCRed, cited with its page (the PDF's title is what Pillow wrote: the file's stem)
         (
@@ -179,24 +179,56 @@ def test_an_uploaded_file_is_indexed_and_cited_by_title_and_place(
     remove(tab, name)
 
 
-def test_a_pdf_citation_opens_its_page_with_the_quote_highlighted(tab: Tab, tmp_path: Path) -> None:
-    """The document view shows the cited PDF page beside the text, the quoted sentence marked on it:
-    Tesseract reads the marked region of the image shown in the browser back as the quote."""
-    path = write_report(tmp_path / "harbour-browser.pdf")
+@pytest.mark.parametrize(
+    ("name", "write", "question", "answer_text", "label", "page", "words"),
+    [
+        (
+            "harbour-browser.pdf",
+            write_report,
+            "Who paid for the new lighthouse lamp?",
+            "Skerrow trust",
+            "[1] Harbour report · page 2 (harbour-browser.pdf)",
+            2,
+            ("lighthouse lamp", "Skerrow trust"),
+        ),
+        (  # a photographed notice: the image itself, marked from Tesseract's word boxes
+            "notice-browser.png",
+            write_png,
+            "Who runs the winter food bank at the Elmbrook community hall?",
+            "Priya Castellan",
+            "[1] Notice to residents (notice-browser.png)",
+            1,
+            ("food bank", "Priya Castellan"),
+        ),
+    ],
+    ids=["pdf", "image"],
+)
+def test_a_pdf_or_image_citation_opens_its_page_with_the_quote_highlighted(
+    tab: Tab,
+    tmp_path: Path,
+    name: str,
+    write: Callable[[Path], Path],
+    question: str,
+    answer_text: str,
+    label: str,
+    page: int,
+    words: tuple[str, str],
+) -> None:
+    """The document view shows the cited PDF page (or image) beside the text, the quoted sentence
+    marked on it: Tesseract reads the marked region of the image shown in the browser back as the quote."""
+    path = write(tmp_path / name)
     upload(tab, path)
-    answer = ask(tab, "Who paid for the new lighthouse lamp?")
-    expect(answer).to_contain_text("Skerrow trust")
-    expect(answer.locator("details.source summary").first).to_contain_text(
-        "[1] Harbour report · page 2 (harbour-browser.pdf)"
-    )
+    answer = ask(tab, question)
+    expect(answer).to_contain_text(answer_text)
+    expect(answer.locator("details.source summary").first).to_contain_text(label)
     image = tab.page.locator("#docview img.page-image")
-    expect(image).to_have_attribute("alt", "harbour-browser.pdf, page 2, the quote highlighted", timeout=SLOW)
+    expect(image).to_have_attribute("alt", f"{name}, page {page}, the quote highlighted", timeout=SLOW)
     expect(image).to_be_visible()
-    expect(tab.page.locator("#docview #cited")).to_contain_text("Skerrow trust")  # the text view beside it
+    expect(tab.page.locator("#docview #cited")).to_contain_text(answer_text)  # the text view beside it
     src = image.get_attribute("src") or ""
     assert src.startswith("data:image/png;base64,")
     read = highlighted_text(base64.b64decode(src.split(",", 1)[1]))
-    assert "lighthouse lamp" in read and "Skerrow trust" in read, read
+    assert all(w in read for w in words), read
     remove(tab, path.name)
 
 

@@ -5,7 +5,9 @@ images (`ocr`: .png, .jpg, .tiff, OCRed with Tesseract). Zip-based files pass `z
 bombs, corrupt archives, password-protected Office files). `read_format` dispatches by kind.
 
 The text of office, sheet, mail, e-book and RTF files is authored, not scraped: STRUCTURED_KINDS
-keep every paragraph (no row, slide or header line is dropped as web boilerplate)."""
+keep every paragraph (no row, slide or header line is dropped as web boilerplate). So is a scan's:
+the OCR text of images and scanned PDF pages is kept whole (`Extracted.scanned`), its letterhead,
+date and signature included, while a PDF's text layer (a web page may be printed to PDF) is cleaned."""
 
 from __future__ import annotations
 
@@ -42,7 +44,8 @@ class Extracted(NamedTuple):
     title: str | None = None
     notes: tuple[str, ...] = ()
     page_starts: tuple[int, ...] = ()  # where each page begins (PDF, multi-page TIFF, slides)
-    locators: tuple[tuple[int, str], ...] = ()  # labelled sections: slides, sheet rows, chapters
+    locators: tuple[tuple[int, str], ...] = ()  # labelled places: slides, sheet rows, chapters, sections
+    scanned: tuple[tuple[int, int], ...] = ()  # (start, end) of OCR text, which the cleaner keeps whole
 
 
 def read_format(
@@ -56,17 +59,17 @@ def read_format(
     """The text of a file of one of FORMAT_KINDS; `decode` and `html_to_text` are the text and HTML
     paths of rag.ingest.load. Raises LoadError with one line when the file cannot be used."""
     if kind == "pdf":
-        return Extracted(*pdf_text(raw, path))
+        pdf, title, said, pages, scanned = pdf_text(raw, path)
+        return Extracted(pdf, title, said, pages, (), scanned)
     if kind in IMAGE_KINDS.values():
         image, frames = image_text(raw, path)
-        return Extracted(image, None, (), frames, labelled(frames, "page"))
-    if kind == "docx":
-        return Extracted(*docx_text(raw, path, max_bytes))
+        return Extracted(image, None, (), frames, labelled(frames, "page"), ((0, len(image)),))
+    if kind in ("docx", "odt"):
+        text, title, sections = (docx_text if kind == "docx" else odt_text)(raw, path, max_bytes)
+        return Extracted(text, title, (), (), sections)
     if kind == "pptx":
         deck, title, slides = pptx_text(raw, path, max_bytes)
         return Extracted(deck, title, (), slides, labelled(slides, "slide"))
-    if kind == "odt":
-        return Extracted(*odt_text(raw, path, max_bytes))
     if kind == "xlsx":
         text, title, notes, rows = xlsx_text(raw, path, max_bytes)
         return Extracted(text, title or path.stem, tuple(notes), (), rows)
@@ -74,7 +77,8 @@ def read_format(
         book, title, chapters = epub_text(raw, path, max_bytes, html_to_text)
         return Extracted(book, title, (), (), labelled(chapters, "chapter"))
     if kind == "eml":
-        return Extracted(*eml_text(raw, path, html_to_text))
+        message, subject, said, sent = eml_text(raw, path, html_to_text)
+        return Extracted(message, subject, said, (), sent)
     if kind == "csv":
         table, notes, lines = csv_text(decode(raw, path), path)
         return Extracted(table, path.stem, tuple(notes), (), lines)

@@ -5,20 +5,19 @@ standard library's zipfile and xml.etree (EbookLib is AGPL), each XHTML chapter 
 from __future__ import annotations
 
 import posixpath
-import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
 from rag.errors import LoadError
 from rag.ingest.formats.pages import join_pages
+from rag.ingest.formats.sections import XML_DECLARATION
 from rag.ingest.formats.zipguard import open_zip
 
 _CONTAINER = "{urn:oasis:names:tc:opendocument:xmlns:container}"
 _OPF = "{http://www.idpf.org/2007/opf}"
 _DC = "{http://purl.org/dc/elements/1.1/}"
 _HTML_TYPES = ("application/xhtml+xml", "text/html")
-_XML_DECLARATION = re.compile(r"^\ufeff?\s*<\?xml[^>]*\?>")  # lxml refuses it in a str
 
 
 def epub_text(
@@ -46,7 +45,7 @@ def epub_text(
                 if item is None or not item.get("href"):
                     continue
                 name = posixpath.normpath(posixpath.join(base, str(item.get("href"))))
-                page = _XML_DECLARATION.sub("", archive.read(name).decode("utf-8", errors="replace"))
+                page = XML_DECLARATION.sub("", archive.read(name).decode("utf-8", errors="replace"))
                 chapters.append(html_to_text(page).strip())
             title_el = opf.find(f".//{_DC}title")
             title = " ".join((title_el.text or "").split()) if title_el is not None else ""

@@ -1,6 +1,10 @@
 """E-mail (.eml) as text through the standard library's `email` (policy.default): the Subject, From,
 To and Date lines, a blank line, then the plain-text body (an HTML-only body through the HTML path),
-then the attachments' names, listed and not indexed."""
+then the attachments' names, listed and not indexed.
+
+Its locator, for every quote, is who sent it and when ("from Greta Lind, 1 Dec 2026"): an e-mail has
+no pages or sections worth naming, while a mailbox holds many messages under one subject (the
+replies of a thread) and is searched by sender and date; the subject is already the title."""
 
 from __future__ import annotations
 
@@ -17,9 +21,9 @@ HEADERS = ("Subject", "From", "To", "Date")
 
 def eml_text(
     raw: bytes, path: Path, html_to_text: Callable[[str], str]
-) -> tuple[str, str | None, tuple[str, ...]]:
-    """An e-mail's headers, body and attachment list, its subject as the title, and a note when it
-    has no body but attachments (only its headers and their names are indexed)."""
+) -> tuple[str, str | None, tuple[str, ...], tuple[tuple[int, str], ...]]:
+    """An e-mail's headers, body and attachment list, its subject as the title, a note when it has
+    no body but attachments (only its headers and their names are indexed), and its locator."""
     try:
         message = email.message_from_bytes(raw, policy=policy.default)
         assert isinstance(message, EmailMessage)
@@ -41,6 +45,7 @@ def eml_text(
             if part is not body
         ]
         subject = message.get("Subject")
+        sent = _sent(message)
     except LoadError:
         raise
     except Exception as exc:  # untrusted input: a damaged message can fail in many ways
@@ -55,7 +60,38 @@ def eml_text(
             f"{path}: no message text, only {len(names)} attachment(s): "
             "their names are indexed, not their content",
         )
-    return "\n\n".join(b for b in blocks if b), title or None, notes
+    return "\n\n".join(b for b in blocks if b), title or None, notes, ((0, sent),) if sent else ()
+
+
+NAME_CHARS = 60
+MONTHS = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)  # not the locale's
+
+
+def _sent(message: EmailMessage) -> str:
+    """The locator "from NAME, D Mon YYYY" (either part alone when the other is missing or unreadable),
+    else "": a damaged header costs the locator, never the message."""
+    try:
+        addresses = getattr(message.get("From"), "addresses", ())
+        name = (addresses[0].display_name or addresses[0].addr_spec) if addresses else ""
+        when = getattr(message.get("Date"), "datetime", None)
+    except Exception:  # untrusted headers
+        return ""
+    name = " ".join(str(name).split())[:NAME_CHARS]
+    day = f"{when.day} {MONTHS[when.month - 1]} {when.year}" if when is not None else ""
+    return ", ".join(part for part in (f"from {name}" if name else "", day) if part)
 
 
 def _content(part: MIMEPart) -> str:

@@ -12,8 +12,11 @@ from typing import Any
 
 from rag.errors import LoadError
 from rag.ingest.formats.pages import join_pages
+from rag.ingest.formats.sections import join_sections
 from rag.ingest.formats.sheets import MAX_COLUMNS, MAX_ROWS, row_line
 from rag.ingest.formats.zipguard import open_zip
+
+Locators = tuple[tuple[int, str], ...]  # (offset, "section Findings"), as rag.types.Places keeps them
 
 
 def table_text(rows: Sequence[Sequence[str]]) -> str:
@@ -40,8 +43,9 @@ def _unreadable(path: Path, what: str, exc: Exception) -> LoadError:
     return LoadError(f"{path}: unreadable {what} ({exc.__class__.__name__}: {exc})")
 
 
-def docx_text(raw: bytes, path: Path, max_bytes: int | None) -> tuple[str, str | None]:
-    """A Word document's body (paragraphs, headings, tables) and its title."""
+def docx_text(raw: bytes, path: Path, max_bytes: int | None) -> tuple[str, str | None, Locators]:
+    """A Word document's body (paragraphs, headings, tables), its title (else its first heading),
+    and where each section (a Heading-styled paragraph) begins."""
     import docx
     from docx.table import Table
 
@@ -51,15 +55,16 @@ def docx_text(raw: bytes, path: Path, max_bytes: int | None) -> tuple[str, str |
         blocks = []
         for item in document.iter_inner_content():
             if isinstance(item, Table):
-                blocks.append(table_text([[cell.text for cell in row.cells] for row in item.rows]))
+                blocks.append((table_text([[cell.text for cell in row.cells] for row in item.rows]), False))
             else:
-                blocks.append(item.text)
+                style = (item.style.name or "") if item.style is not None else ""
+                blocks.append((item.text, style.lower().startswith("heading")))
         title = document.core_properties.title
     except LoadError:
         raise
     except Exception as exc:  # untrusted input: the library raises many kinds on damaged files
         raise _unreadable(path, what, exc) from None
-    return _join(blocks), title or None
+    return join_sections(blocks, title)
 
 
 def pptx_text(raw: bytes, path: Path, max_bytes: int | None) -> tuple[str, str | None, tuple[int, ...]]:
@@ -105,8 +110,9 @@ def _shape_texts(shapes: Iterable[Any], skip: int | None) -> Iterator[str]:
             yield from (p.strip() for p in shape.text_frame.text.split("\n"))
 
 
-def odt_text(raw: bytes, path: Path, max_bytes: int | None) -> tuple[str, str | None]:
-    """An OpenDocument text's headings, paragraphs, lists and tables, in order, and its title."""
+def odt_text(raw: bytes, path: Path, max_bytes: int | None) -> tuple[str, str | None, Locators]:
+    """An OpenDocument text's headings, paragraphs, lists and tables, in order, its title (else its
+    first heading), and where each section (a heading) begins."""
     from odf import opendocument
 
     what = "OpenDocument text (.odt)"
@@ -119,7 +125,7 @@ def odt_text(raw: bytes, path: Path, max_bytes: int | None) -> tuple[str, str | 
         raise
     except Exception as exc:
         raise _unreadable(path, what, exc) from None
-    return _join(blocks), title or None
+    return join_sections(blocks, title)
 
 
 def _odf_title() -> Any:
@@ -134,11 +140,12 @@ def _odf_plain(element: Any) -> str:
     return str(teletype.extractText(element))
 
 
-def _odf_blocks(element: Any) -> Iterator[str]:
+def _odf_blocks(element: Any) -> Iterator[tuple[str, bool]]:
+    """(text, is a heading) of each block."""
     for child in element.childNodes:
         name = getattr(child, "qname", (None, None))[1]
         if name in ("h", "p"):
-            yield _odf_plain(child)
+            yield _odf_plain(child), name == "h"
         elif name == "table":
             rows = [
                 [
@@ -148,7 +155,7 @@ def _odf_blocks(element: Any) -> Iterator[str]:
                 ]
                 for row in _odf_rows(child)
             ]
-            yield table_text(rows)
+            yield table_text(rows), False
         elif name in ("list", "list-item", "list-header", "section", "table-header-rows", "table-rows"):
             yield from _odf_blocks(child)
 

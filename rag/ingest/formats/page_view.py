@@ -1,10 +1,12 @@
-"""A PDF page as an image with a quoted sentence highlighted on it, for the browser chat's page view.
+"""A PDF page or a scanned image as a picture with a quoted sentence highlighted on it, for the
+browser chat's page view.
 
-The page is rendered with pypdfium2. Where the quote lies comes from the page itself: a text layer's
-character boxes (pypdfium2's text page), or, on a scanned page, the word boxes Tesseract reads
-(pytesseract's image_to_data on the page rendered as for indexing). The stored text came from pypdf
-or the same OCR, so the quote is found by its letters and digits alone: spacing, line breaks,
-hyphens and ligatures may differ between the two readings of one page.
+A PDF page is rendered with pypdfium2; an image (.png, .jpg, a .tiff's frame) is shown as it is,
+scaled to a PDF page's width. Where the quote lies comes from the page itself: a text layer's
+character boxes (pypdfium2's text page), or, on a scanned page or an image, the word boxes Tesseract
+reads (pytesseract's image_to_data on the page as it was OCRed for indexing). The stored text came
+from pypdf or the same OCR, so the quote is found by its letters and digits alone: spacing, line
+breaks, hyphens and ligatures may differ between the two readings of one page.
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import LoadError
-from rag.ingest.formats.ocr import LANGUAGE, PAGE_SECONDS, tesseract_available
+from rag.ingest.formats import IMAGE_KINDS
+from rag.ingest.formats.ocr import LANGUAGE, PAGE_SECONDS, check_size, tesseract_available
 from rag.ingest.formats.pdf import RENDER_DPI
 
 VIEW_DPI = 110  # the shown page: readable beside the chat, about 900 × 1300 pixels for A4
+VIEW_WIDTH = round(VIEW_DPI * 8.27)  # an image is shown at most as wide as an A4 page (8.27 in)
+VIEW_KINDS = frozenset({"pdf", *IMAGE_KINDS.values()})  # the kinds a page view is shown for
 HIGHLIGHT = (255, 214, 51, 120)  # the chat's <mark> yellow, see-through
 Box = tuple[float, float, float, float]  # left, top, right, bottom in pixels of the shown image
 
@@ -52,9 +57,17 @@ def _find(haystack: str, quote: str) -> tuple[int, int] | None:
 
 
 def page_view(path: Path, page: int, quote: str) -> PageView:
-    """Page `page` (1-based) of the PDF at `path` as PNG, `quote` highlighted where it is found."""
+    """Page `page` (1-based) of the PDF or image at `path` as PNG, `quote` highlighted where it is
+    found (a single image is page 1)."""
+    if path.suffix.lower() in IMAGE_KINDS:
+        image, boxes = _image_page(path, page, quote)
+    else:
+        image, boxes = _pdf_page(path, page, quote)
+    return PageView(_marked(image, boxes or []), page, bool(boxes))
+
+
+def _pdf_page(path: Path, page: int, quote: str) -> tuple[Any, list[Box] | None]:
     import pypdfium2 as pdfium
-    from PIL import Image, ImageDraw
 
     try:
         document = pdfium.PdfDocument(str(path))
@@ -67,17 +80,49 @@ def page_view(path: Path, page: int, quote: str) -> PageView:
         scale = VIEW_DPI / 72
         boxes = _text_layer_boxes(pdf_page, quote, scale)
         if boxes is None and tesseract_available():
-            boxes = _ocr_boxes(pdf_page, quote, scale)
-        image = pdf_page.render(scale=scale).to_pil().convert("RGBA")
+            ocr_scale = RENDER_DPI / 72
+            boxes = _ocr_boxes(
+                pdf_page.render(scale=ocr_scale, grayscale=True).to_pil(), quote, scale / ocr_scale
+            )
+        return pdf_page.render(scale=scale).to_pil(), boxes
     finally:
         document.close()
-    overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
+
+
+def _image_page(path: Path, page: int, quote: str) -> tuple[Any, list[Box] | None]:
+    """Frame `page` of an image (as OCRed for indexing: grey, full size) and the quote's boxes on it
+    scaled to the shown image."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            check_size(image.size, path)
+            if not 1 <= page <= getattr(image, "n_frames", 1):
+                raise LoadError(f"{path}: no page {page}")
+            image.seek(page - 1)
+            frame = image.convert("RGB")
+    except LoadError:
+        raise
+    except Exception as exc:  # moved, replaced or damaged since it was indexed
+        raise LoadError(f"{path}: cannot open the image ({exc.__class__.__name__}: {exc})") from None
+    ratio = min(1.0, VIEW_WIDTH / frame.width)
+    boxes = _ocr_boxes(frame.convert("L"), quote, ratio) if tesseract_available() else None
+    shown = frame.resize((round(frame.width * ratio), round(frame.height * ratio))) if ratio < 1 else frame
+    return shown, boxes
+
+
+def _marked(image: Any, boxes: list[Box]) -> bytes:
+    """`image` as PNG with `boxes` painted over in the highlight colour."""
+    from PIL import Image, ImageDraw
+
+    base = image.convert("RGBA")
+    overlay = Image.new("RGBA", base.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
-    for left, top, right, bottom in boxes or []:
+    for left, top, right, bottom in boxes:
         draw.rectangle((left - 2, top - 2, right + 2, bottom + 2), fill=HIGHLIGHT)
     out = io.BytesIO()
-    Image.alpha_composite(image, overlay).convert("RGB").save(out, "PNG", optimize=True)
-    return PageView(out.getvalue(), page, bool(boxes))
+    Image.alpha_composite(base, overlay).convert("RGB").save(out, "PNG", optimize=True)
+    return out.getvalue()
 
 
 def _text_layer_boxes(pdf_page: Any, quote: str, scale: float) -> list[Box] | None:
@@ -102,11 +147,11 @@ def _text_layer_boxes(pdf_page: Any, quote: str, scale: float) -> list[Box] | No
 _SPACE = re.compile(r"\s+")
 
 
-def _ocr_boxes(pdf_page: Any, quote: str, scale: float) -> list[Box] | None:
-    """The quote's word boxes as Tesseract reads the page rendered as for indexing, merged per line."""
+def _ocr_boxes(image: Any, quote: str, ratio: float) -> list[Box] | None:
+    """The quote's word boxes as Tesseract reads `image` (the page as OCRed for indexing), merged per
+    line and scaled by `ratio` (shown pixels per pixel of `image`)."""
     import pytesseract
 
-    image = pdf_page.render(scale=RENDER_DPI / 72, grayscale=True).to_pil()
     try:
         data = pytesseract.image_to_data(
             image, lang=LANGUAGE, timeout=PAGE_SECONDS, output_type=pytesseract.Output.DICT
@@ -121,7 +166,6 @@ def _ocr_boxes(pdf_page: Any, quote: str, scale: float) -> list[Box] | None:
     span = _find(joined, quote)
     if span is None:
         return None
-    ratio = scale / (RENDER_DPI / 72)
     lines: dict[tuple[int, int, int], Box] = {}
     for i in sorted(set(owner[span[0] : span[1] + 1])):
         line = (data["block_num"][i], data["par_num"][i], data["line_num"][i])

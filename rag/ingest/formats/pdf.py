@@ -22,8 +22,11 @@ from rag.ingest.formats.pages import join_pages
 RENDER_DPI = 300  # what Tesseract is trained for; lower loses small print, higher only costs time
 
 
-def pdf_text(raw: bytes, path: Path) -> tuple[str, str | None, tuple[str, ...], tuple[int, ...]]:
-    """Text of every page, the title, notes on pages left unread, and each page's start offset."""
+def pdf_text(
+    raw: bytes, path: Path
+) -> tuple[str, str | None, tuple[str, ...], tuple[int, ...], tuple[tuple[int, int], ...]]:
+    """Text of every page, the title, notes on pages left unread, each page's start offset, and the
+    (start, end) of each page read by OCR."""
     from pypdf import PdfReader
 
     # pypdf logs what it repairs ("EOF marker not found") as bare lines naming no file; a file it
@@ -41,9 +44,11 @@ def pdf_text(raw: bytes, path: Path) -> tuple[str, str | None, tuple[str, ...], 
         raise LoadError(f"{path}: unreadable PDF ({exc.__class__.__name__}: {exc})") from None
     scanned = [i for i, page in enumerate(pages) if not page]
     notes: tuple[str, ...] = ()
+    read: list[int] = []
     if scanned and tesseract_available():
         for i, text in zip(scanned, _ocr_pages(raw, scanned, path), strict=True):
             pages[i] = text
+        read = scanned
     elif scanned and len(scanned) < len(pages):
         notes = (f"{path}: {_pages(scanned)} without a text layer not read: {TESSERACT_HELP}",)
     elif scanned:
@@ -51,7 +56,7 @@ def pdf_text(raw: bytes, path: Path) -> tuple[str, str | None, tuple[str, ...], 
     text, starts = join_pages(pages)
     if not text.strip():
         raise LoadError(f"{path}: PDF has no extractable text (no text layer, and OCR found none)")
-    return text, title or None, notes, starts
+    return text, title or None, notes, starts, tuple((starts[i], starts[i] + len(pages[i])) for i in read)
 
 
 def _ocr_pages(raw: bytes, indexes: list[int], path: Path) -> list[str]:
