@@ -2,9 +2,13 @@
 errors; the server's memory growth over the run is reported).
 
 Starts `rag serve` on 127.0.0.1 (a free port; the seeds index built into a temporary folder, gradio's
-files in another). `--clients` gradio_client clients first warm the server up (not timed, not in the
-memory verdict): every question of eval/seed_questions.jsonl once between them, then full load for
-`--warmup-seconds`, so the caches, allocator arenas and worker threads have filled. Then each asks
+files in another). With `--store URL --servers N`, N servers share one database (the first to start
+indexes the seeds into it) and the clients are dealt out among them in turn; memory, threads and
+cores are then the servers' summed.
+
+`--clients` gradio_client clients first warm the server up (not timed, not in the memory verdict):
+every question of eval/seed_questions.jsonl once between them, then full load for `--warmup-seconds`,
+so the caches, allocator arenas and worker threads have filled. Then each asks
 the questions in turn, one at a time, for `--seconds`. Reports errors, latency p50/p95/max as the
 clients see it (queueing included), throughput, and the server's resident memory sampled every second
 from the first question on: at the start of the measured run (after warm-up), at its end, the growth,
@@ -18,7 +22,7 @@ document and removes it again every S seconds, from the first question to the en
 memory is tabled minute by minute: does it level off under upload/remove churn?
 Loopback only, bounded in clients and time.
 Run: `.venv/bin/python benchmarks/load.py [--clients 20] [--seconds 60] [--warmup-seconds 150]
-[--churn 2]` (`make bench` runs it without churn).
+[--churn 2] [--store postgresql://… --servers 2]` (`make bench` runs it without churn, on one folder).
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "eval" / "seed_questions.jsonl"
 DEFAULT_JSON = ROOT / "benchmarks" / "results" / "load.json"
 HOST = "127.0.0.1"
-MAX_CLIENTS, MAX_SECONDS = 100, 900  # bounded: this is a benchmark, not a stress tool
+MAX_CLIENTS, MAX_SECONDS, MAX_SERVERS = 100, 900, 4  # bounded: this is a benchmark, not a stress tool
 START_TIMEOUT_S = 600.0  # the server builds the seeds index first (about a minute on a busy machine)
 MAX_GROWTH_PCT = 1.0  # of the RSS at the start of the measured run (after warm-up)
 MAX_SLOPE_MB_PER_MIN = 4.0  # least-squares slope over the last half of the measured run
@@ -81,7 +85,7 @@ class LoadRun:
     tally: Tally
     rss: list[tuple[float, float]]  # (seconds since the first question, server MB)
     load_started_s: float  # when the measured run began on the same clock (the warm-up before it)
-    threads: tuple[int, int]  # the server's threads at the start and the end of the measured run
+    threads: tuple[int, int]  # the servers' threads at the start and the end of the measured run
     churn: Tally  # one upload-and-remove cycle per latency
     server_cores_busy: float
     client_cores_busy: float  # this process: the 20 clients compete with the server for the cores
@@ -96,26 +100,35 @@ def status(pid: int, key: str) -> int:
     raise RuntimeError(f"no {key} for process {pid}")
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of process `pid` now."""
-    return status(pid, "VmRSS") / 1024
+def threads(pids: list[int]) -> int:
+    return sum(status(pid, "Threads") for pid in pids)
 
 
-def cpu_s(pid: int) -> float:
-    """CPU seconds process `pid` has used (utime + stime in /proc/PID/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def rss_mb(pids: list[int]) -> float:
+    """Resident memory of processes `pids` now, summed."""
+    return sum(status(pid, "VmRSS") for pid in pids) / 1024
 
 
-def start_server(index_dir: Path, gradio_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """`rag serve` on a free loopback port, answering once `/gradio_api/info` does."""
+def cpu_s(pids: list[int]) -> float:
+    """CPU seconds processes `pids` have used (utime + stime in /proc/PID/stat), summed."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def start_server(
+    index_dir: Path, gradio_dir: Path, log: Path, store: str | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`rag serve` on a free loopback port (its index in `index_dir`, or in the database `store`),
+    answering once `/gradio_api/info` does."""
     port = free_port(HOST)
     env = {**os.environ, "GRADIO_TEMP_DIR": str(gradio_dir)}
     args = [sys.executable, "-m", "rag.cli", "serve", "--host", HOST, "--port", str(port)]
+    args += ["--index-dir", str(index_dir), *(["--store", store] if store else [])]
     with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [*args, "--index-dir", str(index_dir)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://{HOST}:{port}/"
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -177,10 +190,12 @@ def ask_together(users: list[Client], questions: list[str], deadline: float, cou
     return tally
 
 
-def sample_rss(pid: int, started: float, stop: threading.Event, samples: list[tuple[float, float]]) -> None:
+def sample_rss(
+    pids: list[int], started: float, stop: threading.Event, samples: list[tuple[float, float]]
+) -> None:
     """(seconds since `started`, MB) once a second until `stop`."""
     while not stop.is_set():
-        samples.append((round(time.monotonic() - started, 2), round(rss_mb(pid), 1)))
+        samples.append((round(time.monotonic() - started, 2), round(rss_mb(pids), 1)))
         stop.wait(1.0)
 
 
@@ -224,8 +239,8 @@ def churn_loop(url: str, folder: Path, every: float, stop: threading.Event, tall
 
 
 def run_load(
-    url: str,
-    pid: int,
+    urls: list[str],
+    pids: list[int],
     clients: int,
     seconds: float,
     warmup_s: float,
@@ -233,19 +248,20 @@ def run_load(
     churn: float = 0.0,
 ) -> LoadRun:
     """Warm up with every question once and then `warmup_s` of full load (not counted: the server's
-    caches and allocator fill), then load the server for `seconds`; churn documents throughout."""
-    users = [Client(url, verbose=False) for _ in range(clients)]
+    caches and allocator fill), then load the servers for `seconds` (the clients dealt out among
+    them in turn); churn documents through the first throughout."""
+    users = [Client(urls[n % len(urls)], verbose=False) for n in range(clients)]
     stop = threading.Event()
     samples: list[tuple[float, float]] = []
     first = time.monotonic()
-    sampler = threading.Thread(target=sample_rss, args=(pid, first, stop, samples), daemon=True)
+    sampler = threading.Thread(target=sample_rss, args=(pids, first, stop, samples), daemon=True)
     sampler.start()
     churned = Tally()
     with tempfile.TemporaryDirectory(prefix="bench_churn_") as folder:
-        churner = threading.Thread(target=churn_loop, args=(url, Path(folder), churn, stop, churned))
+        churner = threading.Thread(target=churn_loop, args=(urls[0], Path(folder), churn, stop, churned))
         if churn:
             churner.start()
-        run = _measured(users, questions, pid, first, samples, warmup_s, seconds)
+        run = _measured(users, questions, pids, first, samples, warmup_s, seconds)
         stop.set()
         if churn:
             churner.join()
@@ -257,7 +273,7 @@ def run_load(
 def _measured(
     users: list[Client],
     questions: list[str],
-    pid: int,
+    pids: list[int],
     first: float,
     samples: list[tuple[float, float]],
     warmup_s: float,
@@ -268,14 +284,14 @@ def _measured(
     more = ask_together(users, questions, time.monotonic() + warmup_s, math.inf)
     warmup.latencies_ms.extend(more.latencies_ms)
     warmup.errors.extend(more.errors)
-    busy_start, server_cpu_start = cpu_seconds(), cpu_s(pid)
-    threads_start = status(pid, "Threads")
+    busy_start, server_cpu_start = cpu_seconds(), cpu_s(pids)
+    threads_start = threads(pids)
     started = time.monotonic()
-    samples.append((round(started - first, 2), round(rss_mb(pid), 1)))
+    samples.append((round(started - first, 2), round(rss_mb(pids), 1)))
     tally = ask_together(users, questions, started + seconds, math.inf)
     wall = time.monotonic() - started
-    samples.append((round(time.monotonic() - first, 2), round(rss_mb(pid), 1)))
-    server_cores = (cpu_s(pid) - server_cpu_start) / wall
+    samples.append((round(time.monotonic() - first, 2), round(rss_mb(pids), 1)))
+    server_cores = (cpu_s(pids) - server_cpu_start) / wall
     busy_end = cpu_seconds()
     clients_cores = (busy_end[1] - busy_start[1]) / wall if busy_start and busy_end else 0.0
     others = other_cores_busy(busy_start, wall)  # all but this process, so the server's share goes
@@ -285,7 +301,7 @@ def _measured(
         "warmup": warmup,
         "tally": tally,
         "load_started_s": round(started - first, 2),
-        "threads": (threads_start, status(pid, "Threads")),
+        "threads": (threads_start, threads(pids)),
         "server_cores_busy": round(server_cores, 2),
         "client_cores_busy": round(clients_cores, 2),
         "other_cores_busy": other,
@@ -347,8 +363,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--churn", type=float, default=0.0, help="upload and remove a document every S seconds (default off)"
     )
+    parser.add_argument("--store", metavar="URL", help="a postgresql:// database the servers share")
+    parser.add_argument(
+        "--servers",
+        type=int,
+        default=1,
+        help=f"rag serve processes (default 1, max {MAX_SERVERS}; needs --store)",
+    )
     parser.add_argument("--json-out", type=Path, default=DEFAULT_JSON)
     args = parser.parse_args(argv)
+    if not (1 <= args.servers <= MAX_SERVERS and (args.servers == 1 or args.store)):
+        parser.error(f"--servers must be 1..{MAX_SERVERS}, and more than one needs --store URL")
     if not (
         1 <= args.clients <= MAX_CLIENTS
         and 0 < args.seconds <= MAX_SECONDS
@@ -361,16 +386,29 @@ def main(argv: list[str] | None = None) -> int:
         )
     questions = [q.question for q in read_questions(QUESTIONS, warn=print)]
     with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp:
-        proc, url = start_server(Path(tmp) / "index", Path(tmp) / "gradio", Path(tmp) / "server.log")
+        servers: list[tuple[subprocess.Popen[bytes], str]] = []
         try:
+            for n in range(args.servers):  # one after another: the first indexes the seeds
+                folder = Path(tmp) / f"server{n}"
+                folder.mkdir()
+                servers.append(start_server(folder / "index", folder / "gradio", folder / "log", args.store))
             run = run_load(
-                url, proc.pid, args.clients, args.seconds, args.warmup_seconds, questions, args.churn
+                [url for _, url in servers],
+                [proc.pid for proc, _ in servers],
+                args.clients,
+                args.seconds,
+                args.warmup_seconds,
+                questions,
+                args.churn,
             )
         finally:
-            stop(proc)
+            for proc, _ in servers:
+                stop(proc)
     tally = run.tally
     out: dict[str, Any] = {
         "clients": args.clients,
+        "servers": args.servers,
+        "store": "postgresql" if args.store else "folder",
         "seconds": run.wall_s,
         "warmup_seconds": run.load_started_s,
         "warmup_questions": len(run.warmup.latencies_ms),
@@ -396,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
     lat, rss = out["latency_ms"], out["server_rss"]
     print(
         f"citerag load benchmark: {args.clients} clients asking through /ask for {out['seconds']:.0f} s "
-        f"after {out['warmup_seconds']:.0f} s of warm-up (rag serve on loopback)"
+        f"after {out['warmup_seconds']:.0f} s of warm-up ({args.servers} rag serve on loopback, "
+        f"index in {'one PostgreSQL database' if args.store else 'a folder'})"
     )
     if out["other_cores_busy"] is not None and out["other_cores_busy"] > 0.1:
         print(f"  warning: other processes kept {out['other_cores_busy']:.2f} cores busy; figures are noisy")

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 import faiss
 import numpy as np
@@ -138,6 +139,13 @@ def rag_in_child(*args: str, setup: Callable[[], None], tmp_path: Path) -> subpr
 # --- watching a build from outside -------------------------------------------------------------
 
 
+class Progress(Protocol):
+    """What a watched build shows from outside: how far it has got, an index into PHASES (the
+    database store's tests watch a database the same way)."""
+
+    def phase(self) -> int: ...
+
+
 class Watch:
     """How far a build in `index_dir` has got, from the files it leaves (an index into PHASES):
     preparing (loading, embedding), writing its new generation, syncing it (manifest written),
@@ -160,7 +168,7 @@ class Watch:
         return lambda: self.phase() >= phase
 
 
-def timeline(child: Child, watch: Watch, timeout: float = 300) -> list[float]:
+def timeline(child: Child, watch: Progress, timeout: float = 300) -> list[float]:
     """Seconds from start until an unkilled build first showed each phase after the first, then
     until it ended: where kill points must land."""
     started = time.monotonic()
@@ -233,10 +241,16 @@ def grow(folder: Path, numbers: range) -> None:
         (folder / f"gen_{i:03d}.txt").write_text(text, encoding="utf-8")
 
 
+def mixed_documents(old: Snapshot, new: Snapshot, got: Snapshot) -> list[str]:
+    """The documents `got` holds (or lacks) as neither `old` nor `new` does: each must be one or
+    the other, whole."""
+    return sorted(d for d in {*old, *new, *got} if got.get(d) not in (old.get(d), new.get(d)))
+
+
 def states(old: Snapshot, new: Snapshot, config: Config) -> str:
     """Which of the two states the index holds, exactly (documents, chunk ids and texts): one must."""
     got = snapshot(config)
-    mixed = sorted(d for d in {*old, *new, *got} if got.get(d) not in (old.get(d), new.get(d)))
+    mixed = mixed_documents(old, new, got)
     assert got in (old, new), f"neither the old nor the new index; documents differing from both: {mixed}"
     return "old" if got == old else "new"
 
