@@ -251,10 +251,13 @@ class Engine:
         readings = self.span_reader.read(question, contexts[:first])
         calibration, threshold = self.span_reader.calibration, self.config.reader_threshold
         if any(calibration.accepts(r, threshold) for r in readings):  # the rest are not read
-            readings += [UNREAD] * len(contexts[first:])
+            unread = [UNREAD] * len(contexts[first:])
         else:
             readings += self.span_reader.read(question, contexts[first:])
-        parts = [self.span_reader.read(part, contexts) for part in question_parts(question)]
+            first, unread = len(contexts), []
+        # a multi-part question's parts are read in the passages the whole question was read in
+        parts = [self.span_reader.read(part, contexts[:first]) + unread for part in question_parts(question)]
+        readings += unread
         read = compose_from_readings(
             passages,
             readings,
