@@ -39,6 +39,11 @@ def warn(message: str) -> None:
     print(f"rag: warning: {message}", file=sys.stderr)
 
 
+def note(message: str) -> None:
+    """One line on stderr for a pause the user should not mistake for a hang."""
+    print(f"rag: {message}", file=sys.stderr)
+
+
 def cache_root() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "citerag" / "encoders"
@@ -66,6 +71,8 @@ def load_onnx_encoder(name: str) -> OnnxEncoder:
         with FileLock(str(folder / ".lock")):
             meta = _cached(folder)
             if meta is None:
+                if not (folder / META).exists():  # the first use: say why this pause
+                    note(f"making the int8 ONNX encoder of {location.name} into {folder} (once per model)")
                 meta = _export(name, folder)
     except OSError as exc:
         raise EncoderUnavailable(f"cannot write the ONNX cache {folder}: {exc.strerror or exc}") from None

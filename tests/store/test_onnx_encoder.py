@@ -5,6 +5,8 @@ encoder tied to the index it built."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 from pathlib import Path
@@ -35,13 +37,27 @@ def seed_texts(config: Config) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A cache of our own holding one export of the default model, made here by the real exporter."""
+def first_export(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A cache of our own holding one export of the default model, made here by the real exporter, and
+    what the export printed."""
     root = tmp_path_factory.mktemp("xdg-cache")
-    with pytest.MonkeyPatch.context() as mp:
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stderr(printed):
         mp.setenv("XDG_CACHE_HOME", str(root))
         load_onnx_encoder(DEFAULT_MODEL)
-    return root
+    return root, printed.getvalue()
+
+
+@pytest.fixture(scope="module")
+def private_cache(first_export: tuple[Path, str]) -> Path:
+    return first_export[0]
+
+
+def test_the_first_export_says_why_it_pauses(first_export: tuple[Path, str]) -> None:
+    root, printed = first_export
+    lines = printed.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rag: making the int8 ONNX encoder"), lines
+    assert str(root) in lines[0]
 
 
 def test_the_default_runs_onnx_and_matches_torch_on_the_seeds(seed_index: Config) -> None:
