@@ -3,7 +3,16 @@ answer scored by pure metrics (rag.evaluation.evaluate) and summed up (`summariz
 report (`write_report`, `terminal_table`) and compared with an earlier run (`compare_runs`)."""
 
 from rag.evaluation.compare import compare_runs
-from rag.evaluation.evalrun import REPORT, RESULTS, SUMMARY, default_out_dir, execute, run_settings, start_run
+from rag.evaluation.evalrun import (
+    REPORT,
+    RESULTS,
+    SUMMARY,
+    default_out_dir,
+    execute,
+    execute_with,
+    run_settings,
+    start_run,
+)
 from rag.evaluation.evaluate import (
     containment,
     evidence_recall,
@@ -27,6 +36,7 @@ __all__ = [
     "evidence_recall",
     "exact_match",
     "execute",
+    "execute_with",
     "first_hit_rank",
     "load_questions",
     "read_questions",

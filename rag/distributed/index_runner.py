@@ -1,0 +1,133 @@
+"""`rag index --ray`: the build's per-document work (rag.store.steps) on a Ray cluster.
+
+The driver reads each new or changed file's bytes (so the nodes need no shared folder) and streams
+them in batches to the actors, which parse them; the indexer then finds the paragraphs repeated
+across documents (that needs them all) and the actors clean, chunk and embed in batches. Results
+come back to the driver, which alone writes the store, exactly as a local build does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from rag.config import Config
+from rag.distributed.cluster import check_reachable, connect, disconnect, run_batches, start_actors
+from rag.distributed.workers import IndexWorker
+from rag.errors import LoadError
+from rag.ingest import RawFile, read_file
+from rag.store.steps import Embedded, Loaded
+from rag.types import Document
+
+PARSE_BATCH_BYTES = 8_000_000  # file bytes per parse batch (and at most PARSE_BATCH_FILES files)
+PARSE_BATCH_FILES = 16
+PREPARE_BATCH_CHARS = 40_000  # document text per clean-chunk-embed batch: about 40 chunks
+
+
+class RayRunner:
+    """A `Runner` whose work runs on the cluster at `address`, joined on first use (a build with
+    nothing new sends nothing). `sent` counts the files sent to the cluster."""
+
+    def __init__(self, address: str, config: Config, progress: bool = False) -> None:
+        check_reachable(address)  # before anything is opened or written
+        self.address = address
+        self.config = config
+        self.progress = progress
+        self.sent = 0
+        self._actors: list[Any] = []
+
+    def summary(self) -> dict[str, Any]:
+        return {"address": self.address, "actors": len(self._actors), "files_sent": self.sent}
+
+    def close(self) -> None:
+        self._actors = []
+        disconnect()
+
+    def _pool(self) -> list[Any]:
+        if not self._actors:
+            connect(self.address)
+            self._actors = start_actors(IndexWorker, self.config, self.address)
+        return self._actors
+
+    def load(self, files: list[tuple[str, Path]]) -> Iterator[tuple[str, Loaded]]:
+        actors = self._pool()
+        max_bytes = int(self.config.max_file_mb * 1e6)
+        results: dict[str, Loaded] = {}
+        with _bar(len(files), self.progress, "reading (ray)") as bar:
+            for _, batch, loaded in run_batches(
+                actors,
+                lambda actor, batch: actor.parse.remote(batch),
+                _file_batches(files, max_bytes, results, bar.update),
+                self.address,
+                lambda batch: bar.update(len(batch)),
+            ):
+                self.sent += len(batch)
+                results.update(zip((doc for doc, _, _ in batch), loaded, strict=True))
+        for doc, _ in files:
+            yield doc, results[doc]
+
+    def prepare(
+        self, documents: list[Document], keys: dict[str, list[str]], repeated: frozenset[str]
+    ) -> list[Embedded]:
+        import ray
+
+        actors = self._pool()
+        repeated_ref = ray.put(repeated)
+        batches = list(_document_batches(documents))
+        out: dict[int, list[Embedded]] = {}
+        with _bar(len(documents), self.progress, "embedding (ray)") as bar:
+            for number, _, embedded in run_batches(
+                actors,
+                lambda actor, batch: actor.prepare.remote(
+                    batch, {d.doc: keys[d.doc] for d in batch}, repeated_ref
+                ),
+                iter(batches),
+                self.address,
+                lambda batch: bar.update(len(batch)),
+            ):
+                out[number] = embedded
+        return [e for number in range(len(batches)) for e in out[number]]
+
+
+def _file_batches(
+    files: list[tuple[str, Path]], max_bytes: int, refused: dict[str, Loaded], counted: Callable[[], object]
+) -> Iterator[list[tuple[str, Path, RawFile]]]:
+    """Files read on the driver as the cluster asks for them, in batches; a file that cannot be
+    read is recorded in `refused` with its LoadError (and `counted`), and not sent."""
+    batch: list[tuple[str, Path, RawFile]] = []
+    size = 0
+    for doc, path in files:
+        try:
+            file = read_file(path, max_bytes)
+        except LoadError as exc:
+            refused[doc] = exc
+            counted()
+            continue
+        batch.append((doc, path, file))
+        size += len(file.raw)
+        if size >= PARSE_BATCH_BYTES or len(batch) >= PARSE_BATCH_FILES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _document_batches(documents: list[Document]) -> Iterator[list[Document]]:
+    batch: list[Document] = []
+    chars = 0
+    for document in documents:
+        batch.append(document)
+        chars += len(document.text)
+        if chars >= PREPARE_BATCH_CHARS:
+            yield batch
+            batch, chars = [], 0
+    if batch:
+        yield batch
+
+
+def _bar(total: int, enabled: bool, label: str) -> Any:
+    """A progress bar over the whole cluster's files (tqdm hides itself when stderr is not a terminal)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=label, unit="file", leave=False, disable=None if enabled else True)
