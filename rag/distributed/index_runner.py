@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Config
-from rag.distributed.cluster import check_reachable, connect, disconnect, run_batches, start_actors
+from rag.distributed.cluster import IN_FLIGHT, check_reachable, connect, disconnect, run_batches, start_actors
 from rag.distributed.workers import IndexWorker
 from rag.errors import LoadError
 from rag.ingest import RawFile, read_file
@@ -35,10 +35,11 @@ class RayRunner:
         self.config = config
         self.progress = progress
         self.sent = 0
+        self.started = 0  # actors started (0: the cluster was never asked)
         self._actors: list[Any] = []
 
     def summary(self) -> dict[str, Any]:
-        return {"address": self.address, "actors": len(self._actors), "files_sent": self.sent}
+        return {"address": self.address, "actors": self.started, "files_sent": self.sent}
 
     def close(self) -> None:
         self._actors = []
@@ -48,17 +49,19 @@ class RayRunner:
         if not self._actors:
             connect(self.address)
             self._actors = start_actors(IndexWorker, self.config, self.address)
+            self.started = len(self._actors)
         return self._actors
 
     def load(self, files: list[tuple[str, Path]]) -> Iterator[tuple[str, Loaded]]:
         actors = self._pool()
         max_bytes = int(self.config.max_file_mb * 1e6)
         results: dict[str, Loaded] = {}
+        per_batch = _share(len(files), len(actors), PARSE_BATCH_FILES)
         with _bar(len(files), self.progress, "reading (ray)") as bar:
             for _, batch, loaded in run_batches(
                 actors,
                 lambda actor, batch: actor.parse.remote(batch),
-                _file_batches(files, max_bytes, results, bar.update),
+                _file_batches(files, max_bytes, results, bar.update, per_batch),
                 self.address,
                 lambda batch: bar.update(len(batch)),
             ):
@@ -74,7 +77,8 @@ class RayRunner:
 
         actors = self._pool()
         repeated_ref = ray.put(repeated)
-        batches = list(_document_batches(documents))
+        chars = _share(sum(len(d.text) for d in documents), len(actors), PREPARE_BATCH_CHARS)
+        batches = list(_document_batches(documents, chars))
         out: dict[int, list[Embedded]] = {}
         with _bar(len(documents), self.progress, "embedding (ray)") as bar:
             for number, _, embedded in run_batches(
@@ -91,7 +95,11 @@ class RayRunner:
 
 
 def _file_batches(
-    files: list[tuple[str, Path]], max_bytes: int, refused: dict[str, Loaded], counted: Callable[[], object]
+    files: list[tuple[str, Path]],
+    max_bytes: int,
+    refused: dict[str, Loaded],
+    counted: Callable[[], object],
+    per_batch: int,
 ) -> Iterator[list[tuple[str, Path, RawFile]]]:
     """Files read on the driver as the cluster asks for them, in batches; a file that cannot be
     read is recorded in `refused` with its LoadError (and `counted`), and not sent."""
@@ -106,20 +114,25 @@ def _file_batches(
             continue
         batch.append((doc, path, file))
         size += len(file.raw)
-        if size >= PARSE_BATCH_BYTES or len(batch) >= PARSE_BATCH_FILES:
+        if size >= PARSE_BATCH_BYTES or len(batch) >= per_batch:
             yield batch
             batch, size = [], 0
     if batch:
         yield batch
 
 
-def _document_batches(documents: list[Document]) -> Iterator[list[Document]]:
+def _share(total: int, actors: int, most: int) -> int:
+    """A batch's size: at most `most`, and small enough that a small job still keeps every actor busy."""
+    return max(1, min(most, -(-total // (IN_FLIGHT * actors))))
+
+
+def _document_batches(documents: list[Document], chars_per_batch: int) -> Iterator[list[Document]]:
     batch: list[Document] = []
     chars = 0
     for document in documents:
         batch.append(document)
         chars += len(document.text)
-        if chars >= PREPARE_BATCH_CHARS:
+        if chars >= chars_per_batch:
             yield batch
             batch, chars = [], 0
     if batch:

@@ -1,0 +1,136 @@
+"""`rag index --ray` on a real two-node cluster: the same index as a local build (documents, chunks,
+offsets, vectors), nothing sent when nothing changed, a worker killed mid-job retried, an
+unreachable address refused in one line with nothing written."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from rag.config import Config
+from rag.store import DB, current_generation
+from rag.store.indexer import build_index
+from tests.conftest import RAG, ROOT, SEEDS, run_rag
+from tests.distributed.conftest import RayCluster
+
+pytestmark = pytest.mark.slow
+
+DOCUMENT_COLUMNS = "doc, path, kind, sha256, size, title, text, paragraphs, block_keys, n_chunks, n_dropped"
+CHUNK_COLUMNS = 'doc, chunk_id, ord, start, "end", text, page, title, locator, sentences'
+
+
+def index_contents(index_dir: Path) -> dict[str, Any]:
+    """Every stored column of every document and chunk, and the vectors, read from the live generation."""
+    gen = current_generation(index_dir)
+    assert gen is not None, f"no index in {index_dir}"
+    db = sqlite3.connect(gen / DB)
+    try:
+        documents = db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM documents ORDER BY doc").fetchall()
+        chunks = db.execute(f"SELECT {CHUNK_COLUMNS} FROM chunks ORDER BY chunk_id").fetchall()
+        vectors = db.execute("SELECT vector, sentence_vectors FROM chunks ORDER BY chunk_id").fetchall()
+    finally:
+        db.close()
+    return {
+        "documents": documents,
+        "chunks": chunks,
+        "vectors": np.stack([np.frombuffer(v, np.float32) for v, _ in vectors]),
+        "sentence_vectors": np.concatenate([np.frombuffer(s, np.float32) for _, s in vectors]),
+    }
+
+
+def assert_same_index(built: Path, expected: dict[str, Any]) -> None:
+    got = index_contents(built)
+    assert got["documents"] == expected["documents"]
+    assert got["chunks"] == expected["chunks"]
+    np.testing.assert_allclose(got["vectors"], expected["vectors"], atol=1e-5)
+    np.testing.assert_allclose(got["sentence_vectors"], expected["sentence_vectors"], atol=1e-5)
+
+
+def ray_index(cluster: RayCluster, index_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run_rag(
+        "index", str(SEEDS), "--index-dir", str(index_dir), "--ray", cluster.address, "--json", *extra,
+        env=cluster.env,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def local_index(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    index_dir = tmp_path_factory.mktemp("local-index")
+    build_index([SEEDS], Config(index_dir=index_dir))
+    return index_contents(index_dir)
+
+
+@pytest.fixture(scope="module")
+def ray_built(
+    ray_cluster: RayCluster, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, Any]]:
+    index_dir = tmp_path_factory.mktemp("ray-index")
+    done = ray_index(ray_cluster, index_dir)
+    assert done.returncode == 0, done.stderr
+    return index_dir, json.loads(done.stdout)
+
+
+def test_a_ray_build_equals_a_local_build(ray_built: tuple[Path, dict[str, Any]], local_index: dict) -> None:
+    index_dir, report = ray_built
+    assert report["ray"]["actors"] == 2  # one per node
+    assert report["ray"]["files_sent"] == len(local_index["documents"]) == report["documents"]
+    assert_same_index(index_dir, local_index)
+
+
+def test_an_unchanged_rerun_sends_nothing(ray_cluster: RayCluster, ray_built: tuple[Path, Any]) -> None:
+    index_dir, _ = ray_built
+    before = current_generation(index_dir)
+    again = ray_index(ray_cluster, index_dir)
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)
+    assert report["changed"] == 0
+    assert report["ray"] == {"address": ray_cluster.address, "actors": 0, "files_sent": 0}
+    assert current_generation(index_dir) == before
+
+
+def test_a_worker_killed_mid_job_is_retried(
+    ray_cluster: RayCluster, tmp_path: Path, local_index: dict[str, Any]
+) -> None:
+    index_dir = tmp_path / "index"
+    command = [*RAG, "index", str(SEEDS), "--index-dir", str(index_dir), "--ray", ray_cluster.address]
+    build = subprocess.Popen(
+        command, cwd=ROOT, env=ray_cluster.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    killed = None
+    deadline = time.monotonic() + 120
+    while killed is None and build.poll() is None and time.monotonic() < deadline:
+        busy = ray_cluster.worker_pids("ray::IndexWorker.prepare")
+        if busy:
+            killed = busy[0]
+            os.kill(killed, signal.SIGKILL)
+        time.sleep(0.02)
+    _, err = build.communicate(timeout=300)
+    assert killed is not None, f"no worker was seen embedding: {err}"
+    assert build.returncode == 0, err
+    assert_same_index(index_dir, local_index)
+
+
+def test_an_unreachable_address_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    done = run_rag("index", str(SEEDS), "--index-dir", str(index_dir), "--ray", "127.0.0.1:9")
+    assert done.returncode == 2
+    assert done.stderr.startswith("rag: error: cannot reach the Ray cluster at 127.0.0.1:9")
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not index_dir.exists()
+
+
+def test_rag_does_not_import_ray_without_the_flag() -> None:
+    code = (
+        "import sys, rag.cli, rag.store, rag.evaluation; rag.cli.build_parser(); print('ray' in sys.modules)"
+    )
+    done = subprocess.run([RAG[0], "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
