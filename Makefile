@@ -14,7 +14,8 @@ export TOKENIZERS_PARALLELISM := false
 setup: $(STAMP) ocr
 
 # torch first and pinned: the CPU wheel lies on local disk; an unpinned torch would pull a CUDA build.
-# The llm extra is optional: if it cannot be built, setup still succeeds and says so in one line.
+# The llm and ray extras are optional: if one cannot be installed, setup still succeeds and says so in
+# one line.
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -22,6 +23,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,postgres]'
 	@$(MAKE) --no-print-directory llm || echo "citerag: generative mode unavailable: the llm extra \
 	  (llama-cpp-python) did not build; see the lines above. Everything else works."
+	@$(BIN)/pip install --quiet -e '.[ray]' >/dev/null 2>&1 || echo "citerag: --ray unavailable: the ray \
+	  extra (Ray) did not install; everything else works."
 	touch $(STAMP)
 
 # llama-cpp-python compiled for every x86-64 CPU with AVX2 (2013 on), not for this one: a native build

@@ -17,7 +17,7 @@ from rag.distributed.cluster import IN_FLIGHT, check_reachable, connect, disconn
 from rag.distributed.workers import IndexWorker
 from rag.errors import LoadError
 from rag.ingest import RawFile, read_file
-from rag.store.steps import Embedded, Loaded
+from rag.store import Embedded, Loaded
 from rag.types import Document
 
 PARSE_BATCH_BYTES = 8_000_000  # file bytes per parse batch (and at most PARSE_BATCH_FILES files)
@@ -45,7 +45,8 @@ class RayRunner:
         self._actors = []
         disconnect()
 
-    def _pool(self) -> list[Any]:
+    def start(self) -> list[Any]:
+        """Join the cluster and start the actors, unless done already."""
         if not self._actors:
             connect(self.address)
             self._actors = start_actors(IndexWorker, self.config, self.address)
@@ -53,7 +54,7 @@ class RayRunner:
         return self._actors
 
     def load(self, files: list[tuple[str, Path]]) -> Iterator[tuple[str, Loaded]]:
-        actors = self._pool()
+        actors = self.start()
         max_bytes = int(self.config.max_file_mb * 1e6)
         results: dict[str, Loaded] = {}
         per_batch = _share(len(files), len(actors), PARSE_BATCH_FILES)
@@ -75,7 +76,7 @@ class RayRunner:
     ) -> list[Embedded]:
         import ray
 
-        actors = self._pool()
+        actors = self.start()
         repeated_ref = ray.put(repeated)
         chars = _share(sum(len(d.text) for d in documents), len(actors), PREPARE_BATCH_CHARS)
         batches = list(_document_batches(documents, chars))

@@ -9,8 +9,7 @@ from typing import Any
 
 from rag.config import Config
 from rag.ingest import RawFile
-from rag.store.embed import Embedder
-from rag.store.steps import Embedded, Loaded, embed_documents, parse_one, prepare_document
+from rag.store import Embedded, Embedder, Loaded, embed_documents, parse_one, prepare_document
 from rag.types import Document, Question
 
 
@@ -52,6 +51,6 @@ class EvalWorker:
         return self.config.index_settings()
 
     def answer(self, questions: list[Question], k: int, mode: str) -> list[dict[str, Any]]:
-        from rag.evaluation.evalrun import answer_one
+        from rag.evaluation import answer_one
 
         return [answer_one(self.engine, q, k, mode) for q in questions]

@@ -19,8 +19,9 @@ import pytest
 from rag.config import Config
 from rag.store import DB, current_generation
 from rag.store.indexer import build_index
-from tests.conftest import RAG, ROOT, SEEDS, run_rag
-from tests.distributed.conftest import RayCluster
+from tests.conftest import RAG, ROOT, run_rag
+from tests.distributed.conftest import small_corpus
+from tests.ray_cluster import RayCluster
 
 pytestmark = pytest.mark.slow
 
@@ -55,26 +56,37 @@ def assert_same_index(built: Path, expected: dict[str, Any]) -> None:
     np.testing.assert_allclose(got["sentence_vectors"], expected["sentence_vectors"], atol=1e-5)
 
 
-def ray_index(cluster: RayCluster, index_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return small_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+def ray_index(cluster: RayCluster, corpus: Path, index_dir: Path) -> subprocess.CompletedProcess[str]:
     return run_rag(
-        "index", str(SEEDS), "--index-dir", str(index_dir), "--ray", cluster.address, "--json", *extra,
+        "index",
+        str(corpus),
+        "--index-dir",
+        str(index_dir),
+        "--ray",
+        cluster.address,
+        "--json",
         env=cluster.env,
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture(scope="module")
-def local_index(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def local_index(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     index_dir = tmp_path_factory.mktemp("local-index")
-    build_index([SEEDS], Config(index_dir=index_dir))
+    build_index([corpus], Config(index_dir=index_dir))
     return index_contents(index_dir)
 
 
 @pytest.fixture(scope="module")
 def ray_built(
-    ray_cluster: RayCluster, tmp_path_factory: pytest.TempPathFactory
+    ray_cluster: RayCluster, corpus: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, dict[str, Any]]:
     index_dir = tmp_path_factory.mktemp("ray-index")
-    done = ray_index(ray_cluster, index_dir)
+    done = ray_index(ray_cluster, corpus, index_dir)
     assert done.returncode == 0, done.stderr
     return index_dir, json.loads(done.stdout)
 
@@ -86,10 +98,12 @@ def test_a_ray_build_equals_a_local_build(ray_built: tuple[Path, dict[str, Any]]
     assert_same_index(index_dir, local_index)
 
 
-def test_an_unchanged_rerun_sends_nothing(ray_cluster: RayCluster, ray_built: tuple[Path, Any]) -> None:
+def test_an_unchanged_rerun_sends_nothing(
+    ray_cluster: RayCluster, corpus: Path, ray_built: tuple[Path, Any]
+) -> None:
     index_dir, _ = ray_built
     before = current_generation(index_dir)
-    again = ray_index(ray_cluster, index_dir)
+    again = ray_index(ray_cluster, corpus, index_dir)
     assert again.returncode == 0, again.stderr
     report = json.loads(again.stdout)
     assert report["changed"] == 0
@@ -98,10 +112,10 @@ def test_an_unchanged_rerun_sends_nothing(ray_cluster: RayCluster, ray_built: tu
 
 
 def test_a_worker_killed_mid_job_is_retried(
-    ray_cluster: RayCluster, tmp_path: Path, local_index: dict[str, Any]
+    ray_cluster: RayCluster, corpus: Path, tmp_path: Path, local_index: dict[str, Any]
 ) -> None:
     index_dir = tmp_path / "index"
-    command = [*RAG, "index", str(SEEDS), "--index-dir", str(index_dir), "--ray", ray_cluster.address]
+    command = [*RAG, "index", str(corpus), "--index-dir", str(index_dir), "--ray", ray_cluster.address]
     build = subprocess.Popen(
         command, cwd=ROOT, env=ray_cluster.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -121,7 +135,7 @@ def test_a_worker_killed_mid_job_is_retried(
 
 def test_an_unreachable_address_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
-    done = run_rag("index", str(SEEDS), "--index-dir", str(index_dir), "--ray", "127.0.0.1:9")
+    done = run_rag("index", str(ROOT / "seeds"), "--index-dir", str(index_dir), "--ray", "127.0.0.1:9")
     assert done.returncode == 2
     assert done.stderr.startswith("rag: error: cannot reach the Ray cluster at 127.0.0.1:9")
     assert len(done.stderr.strip().splitlines()) == 1
