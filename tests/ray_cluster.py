@@ -93,7 +93,7 @@ class RayCluster:
                 time.sleep(0.2)
 
     def worker_pids(self, title: str) -> list[int]:
-        """This cluster's processes whose title starts with `title` (e.g. "ray::IndexWorker.prepare")."""
+        """This cluster's processes whose title starts with `title` (e.g. "ray::IndexWorker.encode")."""
         pids = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():

@@ -12,17 +12,20 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rag.config import Config
 from rag.distributed.cluster import IN_FLIGHT, check_reachable, connect, disconnect, run_batches, start_actors
 from rag.distributed.workers import IndexWorker
 from rag.errors import LoadError
 from rag.ingest import RawFile, read_file
-from rag.store import Embedded, Loaded
+from rag.store import Embedded, Loaded, Prepared, embedding_texts, encode_batches, with_vectors
 from rag.types import Document
 
 PARSE_BATCH_BYTES = 8_000_000  # file bytes per parse batch (and at most PARSE_BATCH_FILES files)
 PARSE_BATCH_FILES = 16
-PREPARE_BATCH_CHARS = 40_000  # document text per clean-chunk-embed batch: about 40 chunks
+PREPARE_BATCH_CHARS = 40_000  # document text per clean-and-chunk batch: about 40 chunks
+ENCODE_BATCHES_PER_TASK = 4  # encoder batches (`batch_size` texts each) per embedding task
 
 
 class RayRunner:
@@ -74,15 +77,17 @@ class RayRunner:
     def prepare(
         self, documents: list[Document], keys: dict[str, list[str]], repeated: frozenset[str]
     ) -> list[Embedded]:
+        """Cleaned and chunked on the cluster, then embedded there in the batches a local build's
+        encoder would make of all the texts (rag.store.encode_batches), so the vectors are its own."""
         import ray
 
         actors = self.start()
         repeated_ref = ray.put(repeated)
         chars = _share(sum(len(d.text) for d in documents), len(actors), PREPARE_BATCH_CHARS)
         batches = list(_document_batches(documents, chars))
-        out: dict[int, list[Embedded]] = {}
-        with _bar(len(documents), self.progress, "embedding (ray)") as bar:
-            for number, _, embedded in run_batches(
+        chunked: dict[int, list[Prepared]] = {}
+        with _bar(len(documents), self.progress, "chunking (ray)") as bar:
+            for number, _, prepared in run_batches(
                 actors,
                 lambda actor, batch: actor.prepare.remote(
                     batch, {d.doc: keys[d.doc] for d in batch}, repeated_ref
@@ -91,8 +96,31 @@ class RayRunner:
                 self.address,
                 lambda batch: bar.update(len(batch)),
             ):
-                out[number] = embedded
-        return [e for number in range(len(batches)) for e in out[number]]
+                chunked[number] = prepared
+        prepared = [p for number in range(len(batches)) for p in chunked[number]]
+        texts, spans = embedding_texts(prepared)
+        return with_vectors(prepared, spans, self._encode(texts))
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        actors = self.start()
+        rows = encode_batches(texts, self.config.batch_size)
+        per_task = _share(len(rows), len(actors), ENCODE_BATCHES_PER_TASK)
+        groups = [rows[i : i + per_task] for i in range(0, len(rows), per_task)]
+        vectors: np.ndarray | None = None
+        with _bar(len(texts), self.progress, "embedding (ray)", unit="text") as bar:
+            for _, group, results in run_batches(
+                actors,
+                lambda actor, group: actor.encode.remote([[texts[i] for i in batch] for batch in group]),
+                iter(groups),
+                self.address,
+                lambda group: bar.update(sum(len(batch) for batch in group)),
+            ):
+                for batch, batch_vectors in zip(group, results, strict=True):
+                    if vectors is None:
+                        vectors = np.zeros((len(texts), batch_vectors.shape[1]), dtype=np.float32)
+                    vectors[batch] = batch_vectors
+        assert vectors is not None, "no text to embed"
+        return vectors
 
 
 def _file_batches(
@@ -140,8 +168,8 @@ def _document_batches(documents: list[Document], chars_per_batch: int) -> Iterat
         yield batch
 
 
-def _bar(total: int, enabled: bool, label: str) -> Any:
-    """A progress bar over the whole cluster's files (tqdm hides itself when stderr is not a terminal)."""
+def _bar(total: int, enabled: bool, label: str, unit: str = "file") -> Any:
+    """A progress bar over the whole cluster's work (tqdm hides itself when stderr is not a terminal)."""
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=label, unit="file", leave=False, disable=None if enabled else True)
+    return tqdm(total=total, desc=label, unit=unit, leave=False, disable=None if enabled else True)

@@ -7,14 +7,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rag.config import Config
 from rag.ingest import RawFile
-from rag.store import Embedded, Embedder, Loaded, embed_documents, parse_one, prepare_document
+from rag.store import Embedder, Loaded, Prepared, parse_one, prepare_document
 from rag.types import Document, Question
 
 
 class IndexWorker:
-    """Parses files, then cleans, chunks and embeds documents, with this actor's own encoder."""
+    """Parses files, cleans and chunks documents, and embeds batches of texts, with its own encoder."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -32,9 +34,12 @@ class IndexWorker:
 
     def prepare(
         self, documents: list[Document], keys: dict[str, list[str]], repeated: frozenset[str]
-    ) -> list[Embedded]:
-        prepared = [prepare_document(d, keys[d.doc], repeated, self.embedder, self.config) for d in documents]
-        return embed_documents(prepared, self.embedder)
+    ) -> list[Prepared]:
+        return [prepare_document(d, keys[d.doc], repeated, self.embedder, self.config) for d in documents]
+
+    def encode(self, batches: list[list[str]]) -> list[np.ndarray]:
+        """Each batch encoded as one batch (the driver made them as a local build's encoder would)."""
+        return [self.embedder.encode(batch) for batch in batches]
 
 
 class EvalWorker:

@@ -31,9 +31,19 @@ from rag.store.manifest import (
     read_manifest,
 )
 from rag.store.models import cross_encoder, resolve_model
+from rag.store.onnx_encoder import encode_batches
 from rag.store.onnx_runtime import cpu_session, export_int8, is_runtime_error
 from rag.store.reader import IndexReader
-from rag.store.steps import Embedded, Loaded, Runner, embed_documents, parse_one, prepare_document
+from rag.store.steps import (
+    Embedded,
+    Loaded,
+    Prepared,
+    Runner,
+    embedding_texts,
+    parse_one,
+    prepare_document,
+    with_vectors,
+)
 from rag.store.writer import DocRecord, IndexWriter
 
 __all__ = [
@@ -52,6 +62,7 @@ __all__ = [
     "Lexical",
     "LexicalIndex",
     "Loaded",
+    "Prepared",
     "Reader",
     "Runner",
     "Warn",
@@ -63,7 +74,8 @@ __all__ = [
     "cross_encoder",
     "current_generation",
     "dense_search",
-    "embed_documents",
+    "embedding_texts",
+    "encode_batches",
     "export_int8",
     "is_runtime_error",
     "new_faiss",
@@ -77,4 +89,5 @@ __all__ = [
     "tokenize",
     "train",
     "where",
+    "with_vectors",
 ]

@@ -100,13 +100,25 @@ def prepare_document(
 
 
 def embed_documents(prepared: list[Prepared], embedder: Embedder, progress: bool = False) -> list[Embedded]:
-    """Vectors for the chunks and their (de-duplicated) sentences, in one encode call: one progress
-    bar, full batches."""
+    """Vectors for the chunks and their sentences, in one encode call: one progress bar, full batches."""
+    texts, spans = embedding_texts(prepared)
+    return with_vectors(prepared, spans, embedder.encode(texts, progress=progress))
+
+
+def embedding_texts(prepared: list[Prepared]) -> tuple[list[str], list[list[tuple[int, int]]]]:
+    """The texts a build embeds, in order: every chunk, then each document's (de-duplicated) sentence
+    spans; and those spans per document."""
     texts = [c.text for p in prepared for c in p.chunks]
     spans = [sorted({s for c in p.chunks for s in c.sentences}) for p in prepared]
     for p, doc_spans in zip(prepared, spans, strict=True):
         texts += [collapse(p.document.text[a:b]) for a, b in doc_spans]
-    vectors = embedder.encode(texts, progress=progress)
+    return texts, spans
+
+
+def with_vectors(
+    prepared: list[Prepared], spans: list[list[tuple[int, int]]], vectors: np.ndarray
+) -> list[Embedded]:
+    """The prepared documents with their rows of `vectors` (one per `embedding_texts` text)."""
     embedded = []
     offset = sum(len(p.chunks) for p in prepared)
     chunk_offset = 0

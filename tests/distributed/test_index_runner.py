@@ -122,7 +122,7 @@ def test_a_worker_killed_mid_job_is_retried(
     killed = None
     deadline = time.monotonic() + 120
     while killed is None and build.poll() is None and time.monotonic() < deadline:
-        busy = ray_cluster.worker_pids("ray::IndexWorker.prepare")
+        busy = ray_cluster.worker_pids("ray::IndexWorker.encode")
         if busy:
             killed = busy[0]
             os.kill(killed, signal.SIGKILL)
