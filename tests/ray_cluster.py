@@ -84,27 +84,35 @@ class RayCluster:
             raise ClusterError(f"cannot start a Ray node ({args[0]}): {out.strip()[-2000:]}")
 
     def stop(self) -> None:
+        """The nodes' daemons by process group, their workers (each in a group of its own) by pid."""
         for sig in (signal.SIGTERM, signal.SIGKILL):
+            for pid in self.worker_pids("ray::"):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, sig)
             for group in self.groups:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(group, sig)
             deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and any(_alive(g) for g in self.groups):
+            while time.monotonic() < deadline and (
+                any(_alive(g) for g in self.groups) or self.worker_pids("ray::")
+            ):
                 time.sleep(0.2)
 
     def worker_pids(self, title: str) -> list[int]:
-        """This cluster's processes whose title starts with `title` (e.g. "ray::IndexWorker.encode")."""
+        """This cluster's processes whose title starts with `title` (e.g. "ray::IndexWorker.encode"):
+        in a node's process group, or started by a process in one (Ray gives each worker a group of
+        its own)."""
         pids = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
             try:
-                if os.getpgid(int(entry.name)) not in self.groups:
-                    continue
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                ours = os.getpgid(int(entry.name)) in self.groups or os.getpgid(parent) in self.groups
                 cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except (OSError, ProcessLookupError):
+            except (OSError, ProcessLookupError, ValueError, IndexError):
                 continue
-            if cmdline.startswith(title):
+            if ours and cmdline.startswith(title):
                 pids.append(int(entry.name))
         return pids
 
