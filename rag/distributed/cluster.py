@@ -32,6 +32,7 @@ FORWARDED_ENV = (
     "HF_HUB_DISABLE_TELEMETRY",
     "TOKENIZERS_PARALLELISM",
 )
+OUT_OF_MEMORY = "a Ray worker ran out of memory; give the nodes more memory or fewer CPUs (one model per CPU)"
 INSTALL = "install citerag with its ray extra (the same version) on every node"
 
 T = TypeVar("T")
@@ -138,16 +139,15 @@ def ray_errors(address: str) -> Iterator[None]:
         cause = exc.cause if isinstance(exc.cause, BaseException) else None
         if isinstance(cause, UserError):
             raise UserError(str(cause)) from None
+        if isinstance(cause, MemoryError):
+            raise UserError(OUT_OF_MEMORY) from None
         if isinstance(cause, ImportError):
             raise UserError(
                 f"the Ray cluster at {address} cannot run citerag ({_first_line(cause)}); {INSTALL}"
             ) from None
         raise UserError(f"a Ray worker failed: {_first_line(cause or exc)}") from None
-    except ray.exceptions.OutOfMemoryError as exc:
-        raise UserError(
-            f"a Ray worker ran out of memory ({_first_line(exc)}); give the nodes more memory "
-            "or fewer CPUs (one model per CPU)"
-        ) from None
+    except ray.exceptions.OutOfMemoryError:
+        raise UserError(OUT_OF_MEMORY) from None
     except ray.exceptions.RayActorError as exc:
         raise UserError(_actor_failure(exc, address)) from None
     except ray.exceptions.RayError as exc:
@@ -162,8 +162,8 @@ def _actor_failure(exc: Any, address: str) -> str:
             return f"the Ray cluster at {address} cannot run citerag ({line.strip()}); {INSTALL}"
         if "UserError:" in line:
             return line.split("UserError:", 1)[1].strip()
-    if "memory" in text.lower() and "OutOfMemory" in text:
-        return "a Ray worker ran out of memory; give the nodes more memory or fewer CPUs (one model per CPU)"
+    if any(mark in text for mark in ("OUT_OF_MEMORY", "low on memory", "OutOfMemoryError")):
+        return OUT_OF_MEMORY
     return f"a Ray worker died {RESTARTS + 1} times ({_first_line(exc)}); the job was stopped"
 
 

@@ -21,7 +21,7 @@ from rag.store import DB, current_generation
 from rag.store.indexer import build_index
 from tests.conftest import RAG, ROOT, run_rag
 from tests.distributed.conftest import small_corpus
-from tests.ray_cluster import RayCluster
+from tests.ray_cluster import ClusterError, RayCluster
 
 pytestmark = pytest.mark.slow
 
@@ -148,3 +148,25 @@ def test_rag_does_not_import_ray_without_the_flag() -> None:
     )
     done = subprocess.run([RAG[0], "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_a_worker_out_of_memory_is_one_line_and_writes_nothing(corpus: Path, tmp_path: Path) -> None:
+    """A one-node cluster whose memory monitor finds the node full at 2% use: Ray kills every worker it
+    starts, as it would one that filled the node, until the actor may restart no more."""
+    cluster = RayCluster()
+    cluster.env["RAY_memory_usage_threshold"] = "0.02"
+    try:
+        cluster.start(nodes=1)
+    except ClusterError as exc:
+        pytest.fail(str(exc))
+    try:
+        index_dir = tmp_path / "index"
+        done = run_rag(
+            "index", str(corpus), "--index-dir", str(index_dir), "--ray", cluster.address, env=cluster.env
+        )
+    finally:
+        cluster.stop()
+    assert done.returncode == 2
+    assert done.stderr.startswith("rag: error: a Ray worker ran out of memory; give the nodes more memory")
+    assert len(done.stderr.splitlines()) == 1
+    assert current_generation(index_dir) is None
