@@ -98,6 +98,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_eval.py
 	$(BIN)/python benchmarks/load.py
 	$(BIN)/python benchmarks/bench_postgres.py --url "$$(scripts/postgres.sh start | tail -n 1)"
+	$(BIN)/python benchmarks/bench_ray.py
 
 # Retrain the shipped reader (models/reader) from ../shared/data, in three stages of about 80, 55 and
 # 50 minutes on 2 cores: 26,000 examples from the base model, then 40,000 further examples the first
