@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -131,6 +132,42 @@ def test_a_worker_killed_mid_job_is_retried(
     assert killed is not None, f"no worker was seen embedding: {err}"
     assert build.returncode == 0, err
     assert_same_index(index_dir, local_index)
+
+
+def test_a_driver_killed_mid_job_leaves_the_index_as_it_was(
+    ray_cluster: RayCluster, corpus: Path, ray_built: tuple[Path, Any], tmp_path: Path, local_index: dict
+) -> None:
+    """Only the driver writes, into a generation it swaps in at the end: killed while the cluster
+    embeds a new file, it leaves the previous index, and Ray stops its actors."""
+    index_dir = tmp_path / "index"
+    shutil.copytree(ray_built[0], index_dir)
+    before = current_generation(index_dir)
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    shutil.copy2(ROOT / "seeds" / "001_9915dc2b03620208.txt", extra / "new.txt")
+    command = [
+        *RAG,
+        "index",
+        str(corpus),
+        str(extra),
+        "--index-dir",
+        str(index_dir),
+        "--ray",
+        ray_cluster.address,
+    ]
+    build = subprocess.Popen(command, cwd=ROOT, env=ray_cluster.env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while build.poll() is None and not ray_cluster.worker_pids("ray::IndexWorker.encode"):
+        assert time.monotonic() < deadline, "no worker was seen embedding"
+        time.sleep(0.02)
+    build.kill()
+    build.communicate(timeout=30)
+    assert build.returncode == -signal.SIGKILL
+    assert current_generation(index_dir) == before
+    assert_same_index(index_dir, local_index)
+    while ray_cluster.worker_pids("ray::IndexWorker") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not ray_cluster.worker_pids("ray::IndexWorker")
 
 
 def test_an_unreachable_address_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
