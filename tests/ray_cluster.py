@@ -92,7 +92,7 @@ class RayCluster:
             for group in self.groups:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(group, sig)
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + (3 if sig == signal.SIGTERM else 10)  # TERM: a grace period
             while time.monotonic() < deadline and (
                 any(_alive(g) for g in self.groups) or self.worker_pids("ray::")
             ):
