@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -84,7 +85,8 @@ class RayCluster:
             raise ClusterError(f"cannot start a Ray node ({args[0]}): {out.strip()[-2000:]}")
 
     def stop(self) -> None:
-        """The nodes' daemons by process group, their workers (each in a group of its own) by pid."""
+        """The nodes' daemons by process group, their workers (each in a group of its own) by pid; then
+        the session folder."""
         for sig in (signal.SIGTERM, signal.SIGKILL):
             for pid in self.worker_pids("ray::"):
                 with contextlib.suppress(ProcessLookupError):
@@ -97,6 +99,7 @@ class RayCluster:
                 any(_alive(g) for g in self.groups) or self.worker_pids("ray::")
             ):
                 time.sleep(0.2)
+        shutil.rmtree(self.temp_dir, ignore_errors=True)  # the session's logs and sockets
 
     def worker_pids(self, title: str) -> list[int]:
         """This cluster's processes whose title starts with `title` (e.g. "ray::IndexWorker.encode"):
