@@ -14,7 +14,8 @@ export TOKENIZERS_PARALLELISM := false
 setup: $(STAMP) ocr
 
 # torch first and pinned: the CPU wheel lies on local disk; an unpinned torch would pull a CUDA build.
-# The llm extra is optional: if it cannot be built, setup still succeeds and says so in one line.
+# The llm and ray extras are optional: if one cannot be installed, setup still succeeds and says so in
+# one line.
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -22,6 +23,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,postgres]'
 	@$(MAKE) --no-print-directory llm || echo "citerag: generative mode unavailable: the llm extra \
 	  (llama-cpp-python) did not build; see the lines above. Everything else works."
+	@$(BIN)/pip install --quiet -e '.[ray]' >/dev/null 2>&1 || echo "citerag: --ray unavailable: the ray \
+	  extra (Ray) did not install; everything else works."
 	touch $(STAMP)
 
 # llama-cpp-python compiled for every x86-64 CPU with AVX2 (2013 on), not for this one: a native build
@@ -97,6 +100,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_postgres.py --url "$$(scripts/postgres.sh start | tail -n 1)"
 	$(BIN)/python benchmarks/load.py --store "$$(scripts/postgres.sh start | tail -n 1)" --servers 2 \
 	  --json-out benchmarks/results/load_postgres.json
+	$(BIN)/python benchmarks/bench_ray.py
 
 # Retrain the shipped reader (models/reader) from ../shared/data, in three stages of about 80, 55 and
 # 50 minutes on 2 cores: 26,000 examples from the base model, then 40,000 further examples the first

@@ -42,13 +42,19 @@ def cmd_index(args: argparse.Namespace) -> int:
         documents, chunks = copy_into_database(config, args.from_dir, rebuild=args.rebuild)
         print(f"{documents} documents, {chunks} chunks copied from {args.from_dir} → {where(config)}")
         return 0
-    report = build_index(
-        args.paths or ["seeds"],
-        config,
-        rebuild=args.rebuild,
-        progress=sys.stderr.isatty(),
-        warn=_warn,
-    )
+    runner = _distributed().RayRunner(args.ray, config, sys.stderr.isatty()) if args.ray else None
+    try:
+        report = build_index(
+            args.paths or ["seeds"],
+            config,
+            rebuild=args.rebuild,
+            progress=sys.stderr.isatty(),
+            warn=_warn,
+            runner=runner,
+        )
+    finally:
+        if runner is not None:
+            runner.close()
     dropped: dict[str, list[dict[str, Any]]] = {}
     if args.show_dropped:
         reader = open_reader(config)
@@ -60,6 +66,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         out = report.to_dict()
         if args.show_dropped:
             out["dropped"] = dropped
+        if runner is not None:
+            out["ray"] = runner.summary()
         print(json.dumps(out, ensure_ascii=False))
         return 0
     for doc, paragraphs in dropped.items():
@@ -246,6 +254,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from rag.evaluation import (
         default_out_dir,
         execute,
+        execute_with,
         read_questions,
         run_settings,
         start_run,
@@ -257,16 +266,34 @@ def cmd_eval(args: argparse.Namespace) -> int:
     config = _config(args).with_(k=args.k)
     _check_generator(config, args.mode)
     questions = read_questions(args.questions, _warn)
+    answerer = _distributed().RayAnswerer(args.ray, config, args.mode) if args.ray else None
     out = args.out or default_out_dir()
     run = start_run(out, questions, run_settings(config, args.mode), args.resume, _warn)
-    engine = Engine(config)
-    try:
-        summary = execute(run, engine, args.workers, bar=sys.stderr.isatty())
-    finally:
-        engine.close()
+    if answerer is not None:
+        try:
+            summary = execute_with(run, answerer, bar=sys.stderr.isatty())
+        finally:
+            answerer.close()
+    else:
+        engine = Engine(config)
+        try:
+            summary = execute(run, engine, args.workers, bar=sys.stderr.isatty())
+        finally:
+            engine.close()
     print(terminal_table(summary))
     print(f"\nresults.jsonl, summary.json and report.html in {out}")
     return 0
+
+
+def _distributed() -> Any:
+    """rag.distributed, which needs Ray: imported only for --ray, and its absence said in one line."""
+    try:
+        import rag.distributed
+    except ModuleNotFoundError as exc:
+        if exc.name != "ray":
+            raise
+        raise UserError("--ray needs Ray: pip install 'citerag[ray]' (or make setup)") from None
+    return rag.distributed
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -305,6 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--show-dropped", action="store_true", help="list every paragraph the cleaner dropped")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument(
+        "--ray", metavar="ADDRESS", help="run on the Ray cluster at HOST:PORT (README: Past one machine)"
+    )
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("inspect", parents=[common], help="print every chunk as one JSON object per line")
@@ -343,6 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue a run in --out, skipping finished ids")
     p.add_argument("--workers", type=int, default=1, help="questions answered in parallel (default 1)")
     p.add_argument("--compare", nargs=2, type=Path, metavar=("DIR_A", "DIR_B"), help="compare two runs")
+    p.add_argument(
+        "--ray", metavar="ADDRESS", help="run on the Ray cluster at HOST:PORT (README: Past one machine)"
+    )
     p.set_defaults(func=cmd_eval)
     return parser
 

@@ -3,7 +3,17 @@ answer scored by pure metrics (rag.evaluation.evaluate) and summed up (`summariz
 report (`write_report`, `terminal_table`) and compared with an earlier run (`compare_runs`)."""
 
 from rag.evaluation.compare import compare_runs
-from rag.evaluation.evalrun import REPORT, RESULTS, SUMMARY, default_out_dir, execute, run_settings, start_run
+from rag.evaluation.evalrun import (
+    REPORT,
+    RESULTS,
+    SUMMARY,
+    answer_one,
+    default_out_dir,
+    execute,
+    execute_with,
+    run_settings,
+    start_run,
+)
 from rag.evaluation.evaluate import (
     containment,
     evidence_recall,
@@ -21,12 +31,14 @@ __all__ = [
     "REPORT",
     "RESULTS",
     "SUMMARY",
+    "answer_one",
     "compare_runs",
     "containment",
     "default_out_dir",
     "evidence_recall",
     "exact_match",
     "execute",
+    "execute_with",
     "first_hit_rank",
     "load_questions",
     "read_questions",

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 RESULTS, SUMMARY, SETTINGS, REPORT = "results.jsonl", "summary.json", "settings.json", "report.html"
 Progress = Callable[[int, int], None]  # (questions done, total), called after each question
+Answerer = Callable[[list[Question]], Iterable[dict[str, Any]]]  # questions to result lines, any order
 
 
 @dataclass
@@ -122,22 +123,33 @@ def execute(
     run: EvalRun, engine: Engine, workers: int = 1, progress: Progress | None = None, bar: bool = False
 ) -> dict[str, Any]:
     """Answer the questions not done yet, then write the summary and the report; returns the summary."""
-    from tqdm import tqdm
-
     if workers < 1:
         raise UserError("--workers must be at least 1")
+
+    def answered(todo: list[Question]) -> Iterator[dict[str, Any]]:
+        engine.warm()  # load the model now, so the first question's latency is its own
+        return _answered(engine, todo, run.settings["k"], workers, run.settings["mode"])
+
+    return execute_with(run, answered, progress, bar)
+
+
+def execute_with(
+    run: EvalRun, answered: Answerer, progress: Progress | None = None, bar: bool = False
+) -> dict[str, Any]:
+    """`execute` with the answering left to `answered` (questions to result lines, in any order;
+    rag.distributed spreads them over a Ray cluster); asked only when questions are left."""
+    from tqdm import tqdm
+
     total = len(run.questions)
     todo = [q for q in run.questions if q.id not in run.done]
     path = run.out_dir / RESULTS
-    if todo:
-        engine.warm()  # load the model now, so the first question's latency is its own
     with (
         path.open("a", encoding="utf-8") as out,
         tqdm(
             total=total, initial=total - len(todo), disable=not bar, unit="q", desc="eval", file=sys.stderr
         ) as meter,
     ):
-        for result in _answered(engine, todo, run.settings["k"], workers, run.settings["mode"]):
+        for result in answered(todo) if todo else ():
             out.write(json.dumps(result, ensure_ascii=False) + "\n")
             out.flush()
             run.done[result["id"]] = result

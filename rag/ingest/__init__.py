@@ -11,7 +11,7 @@ from rag.ingest.clean import CLEANER_VERSION, classify, furniture_keys, repeated
 from rag.ingest.formats import STRUCTURED_KINDS
 from rag.ingest.formats.ocr import OcrUnavailable
 from rag.ingest.formats.page_view import VIEW_KINDS, PageView, page_view
-from rag.ingest.load import KINDS, discover, load
+from rag.ingest.load import KINDS, RawFile, discover, load, parse, read_file
 
 __all__ = [
     "CLEANER_VERSION",
@@ -20,6 +20,7 @@ __all__ = [
     "VIEW_KINDS",
     "OcrUnavailable",
     "PageView",
+    "RawFile",
     "chunk_document",
     "classify",
     "collapse",
@@ -27,6 +28,8 @@ __all__ = [
     "furniture_keys",
     "load",
     "page_view",
+    "parse",
+    "read_file",
     "repeated_keys",
     "split_sentences",
 ]

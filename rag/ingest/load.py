@@ -13,6 +13,7 @@ import re
 import stat as stat_mode
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from rag.errors import LoadError, UserError
 from rag.ingest.formats import FORMAT_KINDS, read_format
@@ -74,8 +75,22 @@ def printable(path: Path) -> str:
     return _ODD_NAME.sub(lambda m: ascii(m.group())[1:-1], text)
 
 
+class RawFile(NamedTuple):
+    """A file's bytes and the stat the index records, read where the file lies; `parse` turns them
+    into a Document anywhere (a Ray worker on another machine, say)."""
+
+    raw: bytes
+    size: int
+    mtime_ns: int
+
+
 def load(doc: str, path: Path, max_bytes: int | None = None) -> Document:
     """Load one file; raises LoadError with a one-line reason when it cannot be used."""
+    return parse(doc, path, read_file(path, max_bytes), max_bytes)
+
+
+def read_file(path: Path, max_bytes: int | None = None) -> RawFile:
+    """A regular file's bytes, refused when over `max_bytes` or unreadable (LoadError, one line)."""
     try:
         stat = path.stat()
         if not stat_mode.S_ISREG(stat.st_mode):  # a pipe or a device would block or never end
@@ -84,9 +99,15 @@ def load(doc: str, path: Path, max_bytes: int | None = None) -> Document:
             raise LoadError(
                 f"{path}: too large ({stat.st_size / 1e6:.1f} MB, limit {max_bytes / 1e6:.0f} MB)"
             )
-        raw = path.read_bytes()
+        return RawFile(path.read_bytes(), stat.st_size, stat.st_mtime_ns)
     except OSError as exc:
         raise LoadError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def parse(doc: str, path: Path, file: RawFile, max_bytes: int | None = None) -> Document:
+    """The Document in a file's bytes (`path` names it in messages and gives its type); raises
+    LoadError with a one-line reason when it cannot be used."""
+    raw = file.raw
     kind = KINDS.get(path.suffix.lower())
     if kind is None:
         raise LoadError(f"{path}: unsupported file type {path.suffix or '(none)'}")
@@ -120,8 +141,8 @@ def load(doc: str, path: Path, max_bytes: int | None = None) -> Document:
         text=text,
         kind=kind,
         sha256=hashlib.sha256(raw).hexdigest(),
-        size=stat.st_size,
-        mtime_ns=stat.st_mtime_ns,
+        size=file.size,
+        mtime_ns=file.mtime_ns,
         title=title,
         page_starts=page_starts,
         notes=notes,

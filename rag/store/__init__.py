@@ -1,9 +1,9 @@
-"""The index: chunks embedded (`Embedder`) and indexed for BM25 (`LexicalIndex`), kept in generations of
-an index folder that `IndexWriter` writes and swaps in atomically and `IndexReader` reads; `build_index`
-runs ingest into it. The folder's layout and manifest: rag.store.manifest. ONNX Runtime sessions and
-int8 exports (`cpu_session`, `export_int8`) serve the encoder and the trained reader alike. With
-`store` a `postgresql://` URL the index lives in a database instead (rag.store.postgres);
-`open_reader` and `open_writer` pick the backend."""
+"""The index: chunks embedded (`Embedder`) and indexed for BM25 (`LexicalIndex`), kept in generations of an
+index folder that `IndexWriter` writes and swaps in atomically and `IndexReader` reads; `build_index`
+runs ingest into it, its per-document work (`Runner`, rag.store.steps) here or on a cluster. The folder's
+layout and manifest: rag.store.manifest. ONNX Runtime sessions and int8 exports (`cpu_session`,
+`export_int8`) serve the encoder and the trained reader alike. With `store` a `postgresql://` URL the
+index lives in a database instead (rag.store.postgres); `open_reader` and `open_writer` pick the backend."""
 
 from rag.store.backend import (
     Lexical,
@@ -31,8 +31,19 @@ from rag.store.manifest import (
     read_manifest,
 )
 from rag.store.models import cross_encoder, resolve_model
+from rag.store.onnx_encoder import encode_batches
 from rag.store.onnx_runtime import cpu_session, export_int8, is_runtime_error
 from rag.store.reader import IndexReader
+from rag.store.steps import (
+    Embedded,
+    Loaded,
+    Prepared,
+    Runner,
+    embedding_texts,
+    parse_one,
+    prepare_document,
+    with_vectors,
+)
 from rag.store.writer import DocRecord, IndexWriter
 
 __all__ = [
@@ -44,12 +55,16 @@ __all__ = [
     "QUESTION_WORDS",
     "VECTORS",
     "DocRecord",
+    "Embedded",
     "Embedder",
     "IndexReader",
     "IndexWriter",
     "Lexical",
     "LexicalIndex",
+    "Loaded",
+    "Prepared",
     "Reader",
+    "Runner",
     "Warn",
     "Writer",
     "build_index",
@@ -59,15 +74,20 @@ __all__ = [
     "cross_encoder",
     "current_generation",
     "dense_search",
+    "embedding_texts",
+    "encode_batches",
     "export_int8",
     "is_runtime_error",
     "new_faiss",
     "open_reader",
     "open_writer",
+    "parse_one",
+    "prepare_document",
     "read_manifest",
     "resolve_model",
     "stored_manifest",
     "tokenize",
     "train",
     "where",
+    "with_vectors",
 ]

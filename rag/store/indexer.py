@@ -9,28 +9,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import NamedTuple, TypeVar
-
-import numpy as np
 
 from rag.config import Config
-from rag.errors import LoadError, UserError
-from rag.ingest import (
-    KINDS,
-    STRUCTURED_KINDS,
-    OcrUnavailable,
-    chunk_document,
-    classify,
-    collapse,
-    discover,
-    furniture_keys,
-    load,
-    repeated_keys,
-)
+from rag.errors import UserError
+from rag.ingest import KINDS, OcrUnavailable, discover, furniture_keys, repeated_keys
 from rag.store.backend import Writer, open_reader, open_writer, stored_manifest, where
 from rag.store.embed import Embedder
+from rag.store.steps import Embedded, LocalRunner, Runner
 from rag.store.writer import DocRecord
-from rag.types import Chunk, Document, IndexReport, Paragraph
+from rag.types import Document, IndexReport
 
 Warn = Callable[[str], None]
 
@@ -40,15 +27,6 @@ def _is_under(path: str, roots: list[Path]) -> bool:
     return any(p == root or root in p.parents for root in roots)
 
 
-def derive_title(document: Document, paragraphs: list[Paragraph]) -> str:
-    """The file's own title if it has one, else its first kept paragraph when that is heading-sized,
-    else its file name."""
-    if document.title:
-        return document.title
-    first = next((p for p in paragraphs if p.kept), None)
-    return first.text if first is not None and len(first.text) <= 150 else Path(document.doc).name
-
-
 def build_index(
     paths: Iterable[str | Path],
     config: Config,
@@ -56,6 +34,7 @@ def build_index(
     rebuild: bool = False,
     progress: bool = False,
     warn: Warn = lambda message: None,
+    runner: Runner | None = None,
 ) -> IndexReport:
     """Bring the index (`config.index_dir`, or the database `config.store`) up to date with the files
     under `paths`.
@@ -65,6 +44,10 @@ def build_index(
     no chunks, and not re-read until it changes). When not one file under `paths` can be read (all
     refused or unreadable, or none there) the build stops with a UserError saying so, and the index
     is left as it was.
+
+    `runner` does the per-document work (load, clean, chunk, embed): by default in this process; a
+    rag.distributed runner sends it to a Ray cluster. Only new or changed files reach it, and only
+    this process writes.
     """
     started = time.perf_counter()
     paths = list(paths)
@@ -75,7 +58,6 @@ def build_index(
     for w in warnings:
         warn(w)
     roots = [Path(p).resolve() for p in paths]
-    embedder = Embedder(config)
     with open_writer(config, rebuild=rebuild) as writer:
         existing = writer.documents()
         wanted = {doc for doc, _ in files}
@@ -83,24 +65,26 @@ def build_index(
         loaded: list[Document] = []
         unchanged = 0  # files already indexed as they are
         need_ocr: list[OcrUnavailable] = []  # one warning for all of them, saying how to get Tesseract
-        for doc, path in _progress(files, progress, "reading"):
+        to_load: list[tuple[str, Path]] = []
+        for doc, path in files:
             rec = existing.get(doc)
             if rec is not None and rec.path != str(path):
                 message = f"skipped {path}: the index already has {doc} from {rec.path}"
                 warn(message)
                 errors.append(message)
-                continue
-            if rec is not None and _same_stat(rec.size, rec.mtime_ns, path):
+            elif rec is not None and _same_stat(rec.size, rec.mtime_ns, path):
                 unchanged += 1
+            else:
+                to_load.append((doc, path))
+        runner = runner or LocalRunner(config, Embedder(config), progress)
+        for doc, document in runner.load(to_load) if to_load else ():
+            rec = existing.get(doc)
+            if isinstance(document, OcrUnavailable):
+                need_ocr.append(document)
                 continue
-            try:
-                document = load(doc, path, max_bytes=int(config.max_file_mb * 1e6))
-            except OcrUnavailable as exc:
-                need_ocr.append(exc)
-                continue
-            except LoadError as exc:
-                warn(str(exc) + ("; keeping the indexed version" if rec else ""))
-                errors.append(str(exc))
+            if not isinstance(document, Document):
+                warn(str(document) + ("; keeping the indexed version" if rec else ""))
+                errors.append(str(document))
                 continue
             for note in document.notes:
                 warn(note)
@@ -116,15 +100,15 @@ def build_index(
 
         if not (loaded or unchanged) and (errors or warnings or stored_manifest(config) is None):
             raise UserError(_nothing_indexed(paths, len(errors) + len(warnings), config))
-        prepared = _prepare(loaded, removed, existing, embedder, config, progress)
-        for p in prepared:
+        embedded = _prepare(loaded, removed, existing, runner)
+        for p, _, _ in embedded:
             if not p.chunks:
                 empty.append(p.document.doc)
                 message = f"{p.document.path}: no text left after cleaning; nothing indexed"
                 warn(message)
                 errors.append(message)
         if loaded or removed:
-            _write(writer, prepared, removed, embedder, progress, config.hnsw_m)
+            _write(writer, embedded, removed, config.hnsw_m)
         added = sorted(d.doc for d in loaded if d.doc not in existing)
         updated = sorted(d.doc for d in loaded if d.doc in existing)
 
@@ -177,85 +161,23 @@ def _nothing_indexed(paths: list[str | Path], problems: int, config: Config) -> 
     return f"no document could be indexed from {given}: {why}; {outcome}"
 
 
-class Prepared(NamedTuple):
-    """A loaded document cleaned and chunked, ready to embed."""
-
-    document: Document
-    paragraphs: list[Paragraph]
-    block_keys: list[str]  # its furniture keys, to spot paragraphs repeated across documents
-    chunks: list[Chunk]
-
-
 def _prepare(
-    loaded: list[Document],
-    removed: list[str],
-    existing: dict[str, DocRecord],
-    embedder: Embedder,
-    config: Config,
-    progress: bool,
-) -> list[Prepared]:
-    """Clean and chunk the loaded documents (paragraphs repeated across documents are furniture)."""
+    loaded: list[Document], removed: list[str], existing: dict[str, DocRecord], runner: Runner
+) -> list[Embedded]:
+    """Clean, chunk and embed the loaded documents (paragraphs repeated across documents are furniture)."""
     if not loaded:
         return []
     keys = {d.doc: furniture_keys(d.text) for d in loaded}
     others = [rec.block_keys for doc, rec in existing.items() if doc not in keys and doc not in removed]
-    repeated = repeated_keys([*keys.values(), *others])
-    prepared = []
-    for document in _progress(loaded, progress, "chunking"):
-        paragraphs = classify(
-            document.text, repeated, keep_all=document.kind in STRUCTURED_KINDS, scanned=document.scanned
-        )
-        chunks = chunk_document(
-            document,
-            paragraphs,
-            embedder.count_tokens,
-            max_tokens=config.chunk_tokens,
-            overlap=config.chunk_overlap,
-            window=embedder.window,
-            title=derive_title(document, paragraphs),
-        )
-        prepared.append(Prepared(document, paragraphs, keys[document.doc], chunks))
-    return prepared
+    return runner.prepare(loaded, keys, repeated_keys([*keys.values(), *others]))
 
 
-def _write(
-    writer: Writer,
-    prepared: list[Prepared],
-    removed: list[str],
-    embedder: Embedder,
-    progress: bool,
-    hnsw_m: int,
-) -> None:
-    """Embed the prepared documents, then commit them with the removals."""
-    # One encode call for passages and their (de-duplicated) sentences: one progress bar, full batches.
-    texts = [c.text for p in prepared for c in p.chunks]
-    spans = [sorted({s for c in p.chunks for s in c.sentences}) for p in prepared]
-    for p, doc_spans in zip(prepared, spans, strict=True):
-        texts += [collapse(p.document.text[a:b]) for a, b in doc_spans]
-    vectors = embedder.encode(texts, progress=progress)
+def _write(writer: Writer, embedded: list[Embedded], removed: list[str], hnsw_m: int) -> None:
+    """Commit the embedded documents with the removals."""
     for doc in removed:
         writer.remove(doc)
-    offset = sum(len(p.chunks) for p in prepared)
-    chunk_offset = 0
-    for (document, paragraphs, keys, chunks), doc_spans in zip(prepared, spans, strict=True):
-        row = {span: vectors[offset + i] for i, span in enumerate(doc_spans)}
-        sentence_vectors = [np.stack([row[s] for s in c.sentences]) for c in chunks]
-        chunk_vectors = vectors[chunk_offset : chunk_offset + len(chunks)]
+    for (document, paragraphs, keys, chunks), chunk_vectors, sentence_vectors in embedded:
         writer.add(document, paragraphs, keys, chunks, chunk_vectors, sentence_vectors)
-        offset += len(doc_spans)
-        chunk_offset += len(chunks)
     # A removal-only update never loads the model: the live index knows its dimension.
-    dimension = embedder.dimension if prepared else writer.dimension()
+    dimension = embedded[0].chunk_vectors.shape[1] if embedded else writer.dimension()
     writer.commit(dimension, hnsw_m=hnsw_m)
-
-
-T = TypeVar("T")
-
-
-def _progress(items: list[T], enabled: bool, label: str) -> Iterable[T]:
-    """A terminal progress bar (tqdm hides itself when stderr is not a terminal)."""
-    if not enabled:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc=label, unit="file", leave=False, disable=None)

@@ -69,11 +69,9 @@ class OnnxEncoder:
 
         session = self.session
         wanted = [i.name for i in session.get_inputs()]
-        order = np.argsort([-len(t) for t in texts], kind="stable")
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        starts = range(0, len(texts), batch_size)
-        for start in tqdm(starts, desc="Batches", disable=not show_progress_bar, leave=False):
-            rows = order[start : start + batch_size]
+        batches = encode_batches(texts, batch_size)
+        for rows in tqdm(batches, desc="Batches", disable=not show_progress_bar, leave=False):
             with self._lock:
                 enc = self.tokenizer(
                     [texts[i] for i in rows],
@@ -89,3 +87,11 @@ class OnnxEncoder:
                 vectors /= np.clip(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12, None)
             out[rows] = vectors
         return out
+
+
+def encode_batches(texts: list[str], batch_size: int) -> list[np.ndarray]:
+    """The rows of each batch `encode` runs: longest texts first. The int8 model quantises each batch's
+    activations by the batch's own range, so a text's vector depends (within about 0.02) on the texts
+    it is batched with: a build spread over machines runs these same batches to get the same vectors."""
+    order = np.argsort([-len(t) for t in texts], kind="stable")
+    return [order[start : start + batch_size] for start in range(0, len(texts), batch_size)]
