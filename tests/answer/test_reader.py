@@ -205,3 +205,15 @@ def test_where_the_reader_finds_no_span_the_composers_sentences_answer(seed_engi
     assert not answered.abstained and answered.short_answer is None
     assert "journey" in answered.answer and answered.citations
     assert "002_325d7f82ffdefe65.txt" in {c.doc for c in answered.citations}
+
+
+def test_a_passage_reads_the_same_whatever_is_read_beside_it(seed_engine: Engine) -> None:
+    """The int8 model quantises activations by a batch's range: read beside longer passages (and their
+    padding) a passage would get other logits, so its answer would hang on what else was retrieved."""
+    question = "Who said safeguarding is everyone's responsibility?"
+    passages = seed_engine.search(question).passages
+    contexts, together = seed_engine.read(question, passages)
+    assert len(contexts) == 5 and len({len(c) for c in contexts}) > 1
+    for passage, reading in zip(passages, together, strict=True):
+        _, (alone,) = seed_engine.read(question, [passage])
+        assert alone == reading
