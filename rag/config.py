@@ -73,10 +73,10 @@ class Config:
     reader_threshold: float = 0.5
     # Where the reader finds no span, the composer's sentences answer if its own check passes.
     composer_fallback: bool = True
-    # The reader reads this many passages first and the rest only when none of them answers (0 = all
-    # at once, the default): each passage costs ~40 ms on 2 cores, and the answer comes from the
-    # top-ranked one the reader accepts anyway, but the unread ones can add no further sentences
-    # (README, "Answers": 2 halves the time for about 0.01 of key facts).
+    # The reader reads this many passages first and the rest only when none of them answers (0 = all,
+    # the default): each passage costs 20-40 ms on 2 cores, and the answer comes from the top-ranked
+    # one the reader accepts anyway, but the unread ones can add no further sentences, nor a second
+    # part's answer (README, "Answers": 2 nearly halves the time and loses 0.02-0.04 of key facts).
     reader_first: int = 0
     # Generative mode (`--mode llm`): "local" runs a GGUF model with llama-cpp-python in a supervised
     # child process (the `llm` extra; empty path = the packaged SmolLM2-135M-Instruct), "openai" any
