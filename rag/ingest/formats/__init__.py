@@ -23,6 +23,7 @@ from rag.ingest.formats.office import docx_text, odt_text, pptx_text
 from rag.ingest.formats.pages import labelled
 from rag.ingest.formats.pdf import pdf_text
 from rag.ingest.formats.sheets import csv_text, xlsx_text
+from rag.ingest.formats.untrusted import failing_as
 
 FORMAT_KINDS = {
     ".docx": "docx",
@@ -93,8 +94,6 @@ def _rtf_text(text: str, path: Path) -> str:
 
     if not text.lstrip().startswith("{\\rtf"):
         raise LoadError(f"{path}: not an RTF file (no {{\\rtf header)")
-    try:
+    with failing_as(path, "unreadable RTF"):
         plain = rtf_to_text(text, errors="replace")
-    except Exception as exc:  # untrusted input
-        raise LoadError(f"{path}: unreadable RTF ({exc.__class__.__name__}: {exc})") from None
     return "\n\n".join(line.strip() for line in plain.splitlines() if line.strip())

@@ -15,6 +15,7 @@ from email.message import EmailMessage, MIMEPart
 from pathlib import Path
 
 from rag.errors import LoadError
+from rag.ingest.formats.untrusted import failing_as
 
 HEADERS = ("Subject", "From", "To", "Date")
 
@@ -24,7 +25,7 @@ def eml_text(
 ) -> tuple[str, str | None, tuple[str, ...], tuple[tuple[int, str], ...]]:
     """An e-mail's headers, body and attachment list, its subject as the title, a note when it has
     no body but attachments (only its headers and their names are indexed), and its locator."""
-    try:
+    with failing_as(path, "unreadable e-mail"):
         message = email.message_from_bytes(raw, policy=policy.default)
         assert isinstance(message, EmailMessage)
         lines = []
@@ -46,10 +47,6 @@ def eml_text(
         ]
         subject = message.get("Subject")
         sent = _sent(message)
-    except LoadError:
-        raise
-    except Exception as exc:  # untrusted input: a damaged message can fail in many ways
-        raise LoadError(f"{path}: unreadable e-mail ({exc.__class__.__name__}: {exc})") from None
     blocks = ["\n".join(lines), text.strip()]
     if names:
         blocks.append("Attachments (not indexed): " + ", ".join(" ".join(n.split()) for n in names))

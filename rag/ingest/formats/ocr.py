@@ -17,6 +17,7 @@ from typing import Any
 
 from rag.errors import LoadError
 from rag.ingest.formats.pages import join_pages
+from rag.ingest.formats.untrusted import failing_as
 
 TESSERACT_HELP = (
     "Tesseract OCR is not installed; install it with `make setup` or "
@@ -64,26 +65,25 @@ def image_text(raw: bytes, path: Path) -> tuple[str, tuple[int, ...]]:
         raise OcrUnavailable(f"{path}: an image, not read: {TESSERACT_HELP}")
     from PIL import Image, ImageSequence
 
-    try:
-        with warnings.catch_warnings():  # Pillow warns of what it repairs ("Corrupt EXIF data")
-            warnings.simplefilter("ignore")
-            image = Image.open(io.BytesIO(raw))
-            check_size(image.size, path)
-            frames = getattr(image, "n_frames", 1)
-            if frames > MAX_FRAMES:
-                raise LoadError(f"{path}: {frames:,} pages in one image (limit {MAX_FRAMES:,}); not read")
-            pages = [
-                ocr(frame.convert("L"), path, i if frames > 1 else None)
-                for i, frame in enumerate(ImageSequence.Iterator(image), start=1)
-            ]
-    except LoadError:
-        raise
-    except Image.UnidentifiedImageError:  # its message names an in-memory buffer, not the file
-        raise LoadError(f"{path}: unreadable image (not a PNG, JPEG or TIFF that Pillow can read)") from None
-    except Image.DecompressionBombError as exc:  # Pillow's own check, on a header past 2 × its limit
-        raise LoadError(f"{path}: image too large to OCR ({exc})") from None
-    except Exception as exc:  # untrusted input: Pillow raises many kinds on damaged files
-        raise LoadError(f"{path}: unreadable image ({exc.__class__.__name__}: {exc})") from None
+    with failing_as(path, "unreadable image"):
+        try:
+            with warnings.catch_warnings():  # Pillow warns of what it repairs ("Corrupt EXIF data")
+                warnings.simplefilter("ignore")
+                image = Image.open(io.BytesIO(raw))
+                check_size(image.size, path)
+                frames = getattr(image, "n_frames", 1)
+                if frames > MAX_FRAMES:
+                    raise LoadError(f"{path}: {frames:,} pages in one image (limit {MAX_FRAMES:,}); not read")
+                pages = [
+                    ocr(frame.convert("L"), path, i if frames > 1 else None)
+                    for i, frame in enumerate(ImageSequence.Iterator(image), start=1)
+                ]
+        except Image.UnidentifiedImageError:  # its message names an in-memory buffer, not the file
+            raise LoadError(
+                f"{path}: unreadable image (not a PNG, JPEG or TIFF that Pillow can read)"
+            ) from None
+        except Image.DecompressionBombError as exc:  # Pillow's own check, on a header past 2 × its limit
+            raise LoadError(f"{path}: image too large to OCR ({exc})") from None
     return join_pages(pages) if frames > 1 else (pages[0], ())
 
 

@@ -10,10 +10,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.errors import LoadError
 from rag.ingest.formats.pages import join_pages
 from rag.ingest.formats.sections import join_sections
 from rag.ingest.formats.sheets import MAX_COLUMNS, MAX_ROWS, row_line
+from rag.ingest.formats.untrusted import failing_as
 from rag.ingest.formats.zipguard import open_zip
 
 Locators = tuple[tuple[int, str], ...]  # (offset, "section Findings"), as rag.types.Places keeps them
@@ -39,10 +39,6 @@ def _guarded(raw: bytes, path: Path, what: str, max_bytes: int | None) -> io.Byt
     return io.BytesIO(raw)
 
 
-def _unreadable(path: Path, what: str, exc: Exception) -> LoadError:
-    return LoadError(f"{path}: unreadable {what} ({exc.__class__.__name__}: {exc})")
-
-
 def docx_text(raw: bytes, path: Path, max_bytes: int | None) -> tuple[str, str | None, Locators]:
     """A Word document's body (paragraphs, headings, tables), its title (else its first heading),
     and where each section (a Heading-styled paragraph) begins."""
@@ -50,7 +46,7 @@ def docx_text(raw: bytes, path: Path, max_bytes: int | None) -> tuple[str, str |
     from docx.table import Table
 
     what = "Word document (.docx)"
-    try:
+    with failing_as(path, f"unreadable {what}"):
         document = docx.Document(_guarded(raw, path, what, max_bytes))
         blocks = []
         for item in document.iter_inner_content():
@@ -60,10 +56,6 @@ def docx_text(raw: bytes, path: Path, max_bytes: int | None) -> tuple[str, str |
                 style = (item.style.name or "") if item.style is not None else ""
                 blocks.append((item.text, style.lower().startswith("heading")))
         title = document.core_properties.title
-    except LoadError:
-        raise
-    except Exception as exc:  # untrusted input: the library raises many kinds on damaged files
-        raise _unreadable(path, what, exc) from None
     return join_sections(blocks, title)
 
 
@@ -73,7 +65,7 @@ def pptx_text(raw: bytes, path: Path, max_bytes: int | None) -> tuple[str, str |
     from pptx import Presentation
 
     what = "presentation (.pptx)"
-    try:
+    with failing_as(path, f"unreadable {what}"):
         deck = Presentation(_guarded(raw, path, what, max_bytes))
         slides: list[str] = []
         headings: list[str] = []
@@ -90,10 +82,6 @@ def pptx_text(raw: bytes, path: Path, max_bytes: int | None) -> tuple[str, str |
                     blocks.append(f"Notes: {notes}")
             slides.append(_join(blocks))
         named = deck.core_properties.title or next((h for h in headings if h), None)
-    except LoadError:
-        raise
-    except Exception as exc:
-        raise _unreadable(path, what, exc) from None
     text, starts = join_pages(slides)
     return text, named or None, starts
 
@@ -116,15 +104,11 @@ def odt_text(raw: bytes, path: Path, max_bytes: int | None) -> tuple[str, str | 
     from odf import opendocument
 
     what = "OpenDocument text (.odt)"
-    try:
+    with failing_as(path, f"unreadable {what}"):
         document = opendocument.load(_guarded(raw, path, what, max_bytes))
         blocks = list(_odf_blocks(document.text))
         titles = document.getElementsByType(_odf_title())
         title = _odf_plain(titles[0]) if titles else None
-    except LoadError:
-        raise
-    except Exception as exc:
-        raise _unreadable(path, what, exc) from None
     return join_sections(blocks, title)
 
 

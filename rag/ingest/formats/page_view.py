@@ -22,6 +22,7 @@ from rag.errors import LoadError
 from rag.ingest.formats import IMAGE_KINDS
 from rag.ingest.formats.ocr import LANGUAGE, PAGE_SECONDS, check_size, tesseract_available
 from rag.ingest.formats.pdf import RENDER_DPI
+from rag.ingest.formats.untrusted import failing_as
 
 VIEW_DPI = 110  # the shown page: readable beside the chat, about 900 × 1300 pixels for A4
 VIEW_WIDTH = round(VIEW_DPI * 8.27)  # an image is shown at most as wide as an A4 page (8.27 in)
@@ -69,10 +70,8 @@ def page_view(path: Path, page: int, quote: str) -> PageView:
 def _pdf_page(path: Path, page: int, quote: str) -> tuple[Any, list[Box] | None]:
     import pypdfium2 as pdfium
 
-    try:
+    with failing_as(path, "cannot open the PDF"):  # moved, replaced or damaged since it was indexed
         document = pdfium.PdfDocument(str(path))
-    except Exception as exc:  # moved, replaced or damaged since it was indexed
-        raise LoadError(f"{path}: cannot open the PDF ({exc.__class__.__name__}: {exc})") from None
     try:
         if not 1 <= page <= len(document):
             raise LoadError(f"{path}: no page {page}")
@@ -94,17 +93,12 @@ def _image_page(path: Path, page: int, quote: str) -> tuple[Any, list[Box] | Non
     scaled to the shown image."""
     from PIL import Image
 
-    try:
-        with Image.open(path) as image:
-            check_size(image.size, path)
-            if not 1 <= page <= getattr(image, "n_frames", 1):
-                raise LoadError(f"{path}: no page {page}")
-            image.seek(page - 1)
-            frame = image.convert("RGB")
-    except LoadError:
-        raise
-    except Exception as exc:  # moved, replaced or damaged since it was indexed
-        raise LoadError(f"{path}: cannot open the image ({exc.__class__.__name__}: {exc})") from None
+    with failing_as(path, "cannot open the image"), Image.open(path) as image:  # moved, replaced, damaged
+        check_size(image.size, path)
+        if not 1 <= page <= getattr(image, "n_frames", 1):
+            raise LoadError(f"{path}: no page {page}")
+        image.seek(page - 1)
+        frame = image.convert("RGB")
     ratio = min(1.0, VIEW_WIDTH / frame.width)
     boxes = _ocr_boxes(frame.convert("L"), quote, ratio) if tesseract_available() else None
     shown = frame.resize((round(frame.width * ratio), round(frame.height * ratio))) if ratio < 1 else frame

@@ -18,6 +18,7 @@ from rag.ingest.formats.ocr import (
     tesseract_available,
 )
 from rag.ingest.formats.pages import join_pages
+from rag.ingest.formats.untrusted import failing_as
 
 RENDER_DPI = 300  # what Tesseract is trained for; lower loses small print, higher only costs time
 
@@ -32,16 +33,12 @@ def pdf_text(
     # pypdf logs what it repairs ("EOF marker not found") as bare lines naming no file; a file it
     # cannot read fails below with one line that names it.
     logging.getLogger("pypdf").setLevel(logging.ERROR)
-    try:
+    with failing_as(path, "unreadable PDF"):
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted:
             raise LoadError(f"{path}: encrypted PDF")
         pages = [(page.extract_text() or "").strip() for page in reader.pages]
         title = reader.metadata.title if reader.metadata else None
-    except LoadError:
-        raise
-    except Exception as exc:  # untrusted input: pypdf raises many kinds on damaged files
-        raise LoadError(f"{path}: unreadable PDF ({exc.__class__.__name__}: {exc})") from None
     scanned = [i for i, page in enumerate(pages) if not page]
     notes: tuple[str, ...] = ()
     read: list[int] = []
@@ -64,24 +61,19 @@ def _ocr_pages(raw: bytes, indexes: list[int], path: Path) -> list[str]:
     that would pass MAX_PIXELS (a poster-sized page)."""
     import pypdfium2 as pdfium
 
-    try:
+    with failing_as(path, "unreadable PDF for OCR"):  # pypdf read it, PDFium may not
         document = pdfium.PdfDocument(raw)
-    except Exception as exc:  # pypdf read it, PDFium may not
-        raise LoadError(f"{path}: unreadable PDF for OCR ({exc.__class__.__name__}: {exc})") from None
     try:
-        texts = []
-        for i in indexes:
-            page = document[i]
-            width, height = page.get_size()  # points, 1/72 inch
-            scale = min(RENDER_DPI / 72, (MAX_PIXELS / max(1.0, width * height)) ** 0.5)
-            image = page.render(scale=scale, grayscale=True).to_pil()
-            texts.append(ocr(image, path, i + 1))
-            page.close()
-        return texts
-    except LoadError:
-        raise
-    except Exception as exc:
-        raise LoadError(f"{path}: a page could not be rendered ({exc.__class__.__name__}: {exc})") from None
+        with failing_as(path, "a page could not be rendered"):
+            texts = []
+            for i in indexes:
+                page = document[i]
+                width, height = page.get_size()  # points, 1/72 inch
+                scale = min(RENDER_DPI / 72, (MAX_PIXELS / max(1.0, width * height)) ** 0.5)
+                image = page.render(scale=scale, grayscale=True).to_pil()
+                texts.append(ocr(image, path, i + 1))
+                page.close()
+            return texts
     finally:
         document.close()
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rag.errors import LoadError
 from rag.ingest.formats.pages import join_pages
+from rag.ingest.formats.untrusted import failing_as
 from rag.ingest.formats.zipguard import open_zip
 
 MAX_ROWS = 50_000  # per file: a larger sheet is read up to here, with a note
@@ -78,10 +79,8 @@ def xlsx_text(
 
     archive = open_zip(raw, path, "spreadsheet (.xlsx)", max_bytes)
     archive.close()
-    try:
+    with failing_as(path, "unreadable spreadsheet"):
         book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except Exception as exc:  # untrusted input: openpyxl raises many kinds on damaged files
-        raise LoadError(f"{path}: unreadable spreadsheet ({exc.__class__.__name__}: {exc})") from None
     blocks: list[str] = []
     places: list[str] = []
     cut_at = ""  # the sheet the row limit cut short
@@ -89,25 +88,22 @@ def xlsx_text(
     wide: list[str] = []  # sheets with columns past MAX_COLUMNS
     budget = MAX_ROWS  # rows read, over all sheets
     try:
-        for sheet in book.worksheets:
-            if budget <= 0:
-                unread.append(sheet.title)
-                continue
-            if (sheet.max_column or 0) > MAX_COLUMNS:
-                wide.append(sheet.title)
-            cells = sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
-            rows = ((i, [cell_text(v) for v in row]) for i, row in enumerate(cells, start=1))
-            lines, labels, cut = table_lines(rows, f"Sheet {sheet.title}, ", budget)
-            budget -= len(lines)
-            if cut:
-                budget, cut_at = 0, sheet.title
-            blocks += lines
-            places += labels
-        title = book.properties.title if book.properties is not None else None
-    except LoadError:
-        raise
-    except Exception as exc:
-        raise LoadError(f"{path}: unreadable spreadsheet ({exc.__class__.__name__}: {exc})") from None
+        with failing_as(path, "unreadable spreadsheet"):
+            for sheet in book.worksheets:
+                if budget <= 0:
+                    unread.append(sheet.title)
+                    continue
+                if (sheet.max_column or 0) > MAX_COLUMNS:
+                    wide.append(sheet.title)
+                cells = sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+                rows = ((i, [cell_text(v) for v in row]) for i, row in enumerate(cells, start=1))
+                lines, labels, cut = table_lines(rows, f"Sheet {sheet.title}, ", budget)
+                budget -= len(lines)
+                if cut:
+                    budget, cut_at = 0, sheet.title
+                blocks += lines
+                places += labels
+            title = book.properties.title if book.properties is not None else None
     finally:
         book.close()
     left_out = [
