@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from rag.answer.features import MAX_LENGTH, STRIDE, Feature, training_features
+from rag.answer.reader import MODEL_FILE
+from rag.answer.training.from_onnx import is_reader_folder, load_into
 from rag.answer.training.squad import HOLD_OUT_EVERY, Article, examples, read_articles, split
 from rag.errors import UserError
 
@@ -38,7 +40,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--work", type=Path, default=Path("build/reader"), help="checkpoints and fp32 files")
     p.add_argument("--examples", type=int, default=26000, help="training examples (with negatives)")
     p.add_argument("--start", type=int, default=0, help="skip the seeded pool's first N (an earlier stage's)")
-    p.add_argument("--init", type=Path, help="start from this earlier stage's checkpoint.pt, not the base")
+    p.add_argument(
+        "--init",
+        type=Path,
+        help="start from an earlier stage's checkpoint.pt or a shipped reader folder (int8), not the base",
+    )
+    p.add_argument(
+        "--skip-steps", type=int, default=0, help="leave out the plan's first N batches (an earlier stage's)"
+    )
     p.add_argument("--negative-rate", type=float, default=0.35, help="share of questions given a negative")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-4)
@@ -54,8 +63,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--dev-examples", type=int, default=1500, help="held-out examples for the figures")
     p.add_argument("--no-check", action="store_true", help="skip the data checksum (a small test file)")
     args = p.parse_args(argv)
-    if args.init is not None and not args.init.is_file():
-        p.error(f"--init {args.init}: no such checkpoint")
+    if args.init is not None and not (args.init.is_file() or is_reader_folder(args.init)):
+        p.error(f"--init {args.init}: no such checkpoint or reader folder")
     if (
         args.examples < 1
         or args.start < 0
@@ -63,6 +72,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         or not 0 <= args.negative_rate <= 1
         or args.lr <= 0
         or args.stop_after < 0
+        or args.skip_steps < 0
     ):
         p.error("examples and batch must be positive, negative-rate in 0..1, lr positive")
     return args
@@ -140,7 +150,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     base = resolve_model(BASE)
     tokenizer = AutoTokenizer.from_pretrained(base)
     features = [f for i in range(0, len(pool), 256) for f in training_features(tokenizer, pool[i : i + 256])]
-    plan = batches(features, args.batch, args.seed)
+    plan = batches(features, args.batch, args.seed)[args.skip_steps :]
     total = min(len(plan), args.max_steps) if args.max_steps else len(plan)
     print(
         f"{len(pool)} examples ({sum(e.answer_start is None for e in pool)} negatives) from "
@@ -148,7 +158,9 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         file=sys.stderr,
     )
     model = AutoModelForQuestionAnswering.from_pretrained(base)
-    if args.init is not None:
+    if args.init is not None and is_reader_folder(args.init):
+        load_into(model, args.init / MODEL_FILE)
+    elif args.init is not None:
         model.load_state_dict(torch.load(args.init, weights_only=False)["model"])
     # The word-piece table (half the weights) stays as pretrained: its update took about a tenth of each
     # step (5.0 s, 4.5 s without), and a span head needs the layers above it, not new word meanings.
