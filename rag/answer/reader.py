@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from rag.answer.features import clip_question, content_vocabulary, encode
+from rag.answer.rows import row_segments
 from rag.answer.spans import MAX_ANSWER_TOKENS, best_span, window_echo, window_sequences
 from rag.errors import UserError
 from rag.store import cpu_session, is_runtime_error
@@ -113,6 +114,23 @@ class Reader:
             self._pool = ThreadPoolExecutor(max_workers=_cores(), thread_name_prefix="reader")
 
     def read(self, question: str, contexts: list[str]) -> list[Reading]:
+        """One Reading per context: its best over the pieces `row_segments` cuts it into (a table
+        passage row by row, any other passage whole), offsets into the context."""
+        pieces, owners, shifts = [], [], []
+        for i, context in enumerate(contexts):
+            for a, b in row_segments(context):
+                pieces.append(context[a:b])
+                owners.append(i)
+                shifts.append(a)
+        best = [UNREAD] * len(contexts)
+        for owner, shift, r in zip(owners, shifts, self._read_pieces(question, pieces), strict=True):
+            if r.start is None or r.end is None:
+                continue
+            if best[owner].start is None or r.margin > best[owner].margin:
+                best[owner] = Reading(r.start + shift, r.end + shift, r.score, r.null)
+        return best
+
+    def _read_pieces(self, question: str, contexts: list[str]) -> list[Reading]:
         """One Reading per context. Each window runs alone, unpadded: the int8 model quantises its
         activations by the range of the whole batch, so a window read beside others (and their
         padding) would get other logits, and a passage's reading would depend on what was retrieved
