@@ -103,7 +103,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_ray.py
 
 # Retrain the shipped reader (models/reader) from ../shared/data, in four stages of about 80, 55, 50
-# and 45 minutes on 2 cores: 26,000 examples from the base model, then 40,000 further examples the first
+# and 48 minutes on 2 cores: 26,000 examples from the base model, then 40,000 further examples the first
 # never saw at half the learning rate, then the next 40,000, then the batches of those the third stage
 # never reached, starting from its int8 weights (only those are kept). Stages 2 and 3 were shortened
 # midway to fit their sessions; `--stop-after` replays that exactly (each resume decays the learning
