@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from rag.answer.features import clip_question, content_vocabulary, encode
-from rag.answer.rows import row_segments
+from rag.answer.rows import named, row_segments
 from rag.answer.spans import MAX_ANSWER_TOKENS, best_span, window_echo, window_sequences
 from rag.errors import UserError
 from rag.store import cpu_session, is_runtime_error
@@ -114,21 +114,27 @@ class Reader:
             self._pool = ThreadPoolExecutor(max_workers=_cores(), thread_name_prefix="reader")
 
     def read(self, question: str, contexts: list[str]) -> list[Reading]:
-        """One Reading per context: its best over the pieces `row_segments` cuts it into (a table
-        passage row by row, any other passage whole), offsets into the context."""
-        pieces, owners, shifts = [], [], []
-        for i, context in enumerate(contexts):
-            for a, b in row_segments(context):
-                pieces.append(context[a:b])
-                owners.append(i)
-                shifts.append(a)
-        best = [UNREAD] * len(contexts)
-        for owner, shift, r in zip(owners, shifts, self._read_pieces(question, pieces), strict=True):
-            if r.start is None or r.end is None:
+        """One Reading per context, offsets into it. A table passage is read in the pieces
+        `row_segments` cuts it into (row by row), and its reading is the best of the pieces that
+        name most of the question's key (`named`); any other passage is read whole."""
+        pieces: list[str] = []
+        spans: list[list[tuple[int, int]]] = []
+        for context in contexts:
+            spans.append(row_segments(context))
+            pieces += [context[a:b] for a, b in spans[-1]]
+        readings = iter(self._read_pieces(question, pieces))
+        out = []
+        for context, segments in zip(contexts, spans, strict=True):
+            read = [(r, a, b) for (a, b), r in zip(segments, readings, strict=False) if r.start is not None]
+            if len(segments) > 1 and read:  # a table: the pieces that name the question's key
+                counts = named(question, [context[a:b] for _, a, b in read])
+                read = [x for x, n in zip(read, counts, strict=True) if n == max(counts)]
+            if not read:
+                out.append(UNREAD)
                 continue
-            if best[owner].start is None or r.margin > best[owner].margin:
-                best[owner] = Reading(r.start + shift, r.end + shift, r.score, r.null)
-        return best
+            r, shift, _ = max(read, key=lambda x: x[0].margin)
+            out.append(Reading((r.start or 0) + shift, (r.end or 0) + shift, r.score, r.null))
+        return out
 
     def _read_pieces(self, question: str, contexts: list[str]) -> list[Reading]:
         """One Reading per context. Each window runs alone, unpadded: the int8 model quantises its

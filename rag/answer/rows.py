@@ -1,10 +1,14 @@
 """A table passage read row by row.
 
-The spreadsheet and CSV converters write one line per row ("Sheet Budget, row 3: Team: Ostrava depot;
-Budget: 48000."). A SQuAD reader has no notion of rows: given several, it often takes a number from
-the wrong one (the first row's budget for the second row's team). Read alone, the row that names what
-the question asks about wins by a wide margin (12.2 against 2.2 on that example), so a passage holding
-several row lines is read as its row lines, each alone, and the text before the first.
+The converters write a table one line per row, as fields: "Sheet Budget, row 3: Team: Ostrava depot;
+Budget: 48000." from a spreadsheet, "Team: South; Vacancies: 7." from a table in a document. A SQuAD
+reader has no notion of rows: given several, it often takes a number from the wrong one (the first
+row's budget for the second row's team). Read alone, the row that names what the question asks about
+wins clearly (margin 12.2 against 2.2 on that example), but not always (13.6 for North's row against
+12.6 for South's, asked about South). So a passage holding two or more such lines is read as pieces,
+each row line alone and each stretch of other text between them, and the passage's answer comes from
+the pieces that name most of the question's words that set pieces apart (its key, "South"), as a
+person finds the row first and then reads the column.
 """
 
 from __future__ import annotations
@@ -12,17 +16,32 @@ from __future__ import annotations
 import itertools
 import re
 
-# The converters' row line (rag/ingest/formats/sheets.py): an optional "Sheet NAME, " then "row N: ".
-_ROW_LINE = re.compile(r"^(?:sheet [^\n]*?, )?row \d+: ", re.IGNORECASE | re.MULTILINE)
+from rag.answer.normalize import normalize_tokens
+
+# A row line: two or more "Name: value" fields joined by "; " (rag/ingest/formats/sheets.py), short and
+# without a sentence break inside, which keeps out prose that happens to hold colons and semicolons
+# (none of the seed articles' or the SQuAD test bed's lines is taken for a row).
+_ROW_LINE = re.compile(
+    r"^(?=[^\n]{0,300}$)(?![^\n]*\. )[^\n:;]{1,80}: [^\n;]*(?:; [^\n:;]{1,80}: [^\n;]*)+$", re.MULTILINE
+)
 
 
 def row_segments(context: str) -> list[tuple[int, int]]:
-    """The context's pieces to read alone, as start:end offsets covering it: the text before the first
-    row line (when not blank), then each row line up to the next; the whole context when it holds
-    fewer than two row lines."""
-    starts = [m.start() for m in _ROW_LINE.finditer(context)]
-    if len(starts) < 2:
+    """The context's pieces to read alone, as start:end offsets: each row line, and each non-blank
+    stretch of other text between them; the whole context when it holds fewer than two row lines."""
+    rows = [m.span() for m in _ROW_LINE.finditer(context)]
+    if len(rows) < 2:
         return [(0, len(context))]
-    bounds = [*starts, len(context)]
-    segments = list(itertools.pairwise(bounds))
-    return [(0, starts[0]), *segments] if context[: starts[0]].strip() else segments
+    bounds = sorted({0, len(context), *itertools.chain.from_iterable(rows)})
+    return [(a, b) for a, b in itertools.pairwise(bounds) if context[a:b].strip()]
+
+
+def named(question: str, pieces: list[str]) -> list[int]:
+    """For each piece, how many of the question's words it holds among those that tell the rows
+    apart: words some row lines hold and others do not ("South", not "vacancies", which every row
+    names). No stop list is needed: a word every row holds, or none, does not count."""
+    words = set(normalize_tokens(question))
+    held = [words & set(normalize_tokens(piece)) for piece in pieces]
+    rows = [h for h, piece in zip(held, pieces, strict=True) if _ROW_LINE.fullmatch(piece.strip())]
+    keys: set[str] = set().union(*rows) - rows[0].intersection(*rows[1:]) if rows else set()
+    return [len(h & keys) for h in held]
