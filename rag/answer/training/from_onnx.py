@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.answer.reader import MODEL_FILE
 from rag.errors import UserError
 
 _SUFFIXES = ("_quantized", "_scale", "_zero_point")
@@ -70,4 +71,4 @@ def load_into(model: Any, model_file: Path) -> None:
 
 
 def is_reader_folder(path: Path) -> bool:
-    return Path(path).is_dir() and (Path(path) / "model.onnx").is_file()
+    return Path(path).is_dir() and (Path(path) / MODEL_FILE).is_file()

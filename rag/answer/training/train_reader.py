@@ -229,8 +229,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     dev = {}
     for name, folder in (("int8", args.out), ("fp32", args.work)):
         if name == "fp32":
-            (args.work / "model.onnx").unlink(missing_ok=True)
-            os.symlink(FP32_FILE, args.work / "model.onnx")  # relative to the link's own folder
+            (args.work / MODEL_FILE).unlink(missing_ok=True)
+            os.symlink(FP32_FILE, args.work / MODEL_FILE)  # relative to the link's own folder
             tokenizer.save_pretrained(str(args.work))
         dev[name] = figures(
             Reader(folder), held, args.dev_examples, progress=_progress(f"dev figures ({name})")
