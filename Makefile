@@ -115,6 +115,8 @@ TRAIN := MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=68719476736 MA
 STAGE2 := --init build/reader/checkpoint.pt --start 26000 --examples 40000 --lr 5e-5 --work build/reader2
 STAGE3 := --init build/reader2/checkpoint.pt --start 66000 --examples 40000 --lr 4e-5 --work build/reader3
 STAGE4 := --init build/reader3/out --start 66000 --examples 40000 --skip-steps 640 --lr 3e-5 --work build/reader4
+# Stage 5: the 580 batches of stage 2's plan that stage 2 never reached (it stopped at 800).
+STAGE5 := --init build/reader4/out --start 26000 --examples 40000 --skip-steps 800 --lr 3e-5 --work build/reader5
 reader: setup
 	$(TRAIN) --work build/reader --out build/reader/out
 	$(TRAIN) $(STAGE2) --max-steps 1200 --stop-after 200
@@ -122,7 +124,8 @@ reader: setup
 	$(TRAIN) $(STAGE2) --max-steps 800 --out build/reader2/out
 	$(TRAIN) $(STAGE3) --max-steps 800 --stop-after 400
 	$(TRAIN) $(STAGE3) --max-steps 640 --out build/reader3/out
-	$(TRAIN) $(STAGE4) --out models/reader
+	$(TRAIN) $(STAGE4) --out build/reader4/out
+	$(TRAIN) $(STAGE5) --out models/reader
 	$(BIN)/python eval/squad_corpus.py --out build/squad-heldout
 	$(BIN)/rag index build/squad-heldout/docs --index-dir build/squad-index --rebuild
 	$(BIN)/python eval/calibrate_reader.py build/squad-heldout/calibration.jsonl --index-dir build/squad-index \
