@@ -236,8 +236,33 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             Reader(folder), held, args.dev_examples, progress=_progress(f"dev figures ({name})")
         )
     info["dev"] = dev
-    (args.out / "reader.json").write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    earlier = earlier_stages(args.init)
+    info["stages"] = [*earlier, stage_record(info, len(earlier) + 1)]
+    text = json.dumps(info, indent=2, sort_keys=True) + "\n"
+    for folder in (args.out, args.work):  # the work folder's copy tells a later --init the history
+        (folder / "reader.json").write_text(text, encoding="utf-8")
     return info
+
+
+def stage_record(info: dict[str, Any], stage: int) -> dict[str, Any]:
+    """One stage's line in reader.json's history: its data, settings and int8 development figures."""
+    keys = ("examples", "windows", "steps", "settings")
+    figures = info.get("dev", {}).get("int8")
+    return {"stage": stage, **{k: info[k] for k in keys if k in info}, "dev_int8": figures}
+
+
+def earlier_stages(init: Path | None) -> list[dict[str, Any]]:
+    """The stages the --init reader took, from its reader.json (a reader folder's, or the one in a
+    checkpoint's work folder), so the shipped file tells every stage without merging by hand."""
+    if init is None:
+        return []
+    path = (init if init.is_dir() else init.parent) / "reader.json"
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"train_reader: no stage history for --init ({path}: {exc}); it starts here", file=sys.stderr)
+        return []
+    return list(info.get("stages") or [stage_record(info, 1)])
 
 
 def _progress(label: str) -> Callable[[list[Any]], Iterator[Any]]:

@@ -53,6 +53,7 @@ def test_training_runs_end_to_end_resumes_and_writes_a_loadable_model(tmp_path: 
     assert "resuming from step 1 of 2" in again.stderr
     info = json.loads((out / "reader.json").read_text(encoding="utf-8"))
     assert info["steps"] == 2 and set(info["dev"]) == {"int8", "fp32"}
+    assert [(s["stage"], s["steps"]) for s in info["stages"]] == [(1, 2)]
     assert 0 <= info["dev"]["int8"]["f1"] <= 1
     readings = Reader(out).read("Who designed the bridge?", ["The bridge was designed by John Bradfield."])
     assert len(readings) == 1 and readings[0].start is not None
@@ -88,6 +89,10 @@ def test_a_later_stage_starts_from_the_shipped_reader_and_skips_earlier_batches(
     assert run.returncode == 0, run.stderr[-2000:]
     info = json.loads((out / "reader.json").read_text(encoding="utf-8"))
     assert info["steps"] == 1  # 40 questions make two batches; the first is left out
+    # reader.json tells every stage: the shipped reader's, then this one
+    shipped = json.loads((DEFAULT_READER / "reader.json").read_text(encoding="utf-8"))["stages"]
+    assert info["stages"][:-1] == shipped
+    assert info["stages"][-1]["stage"] == len(shipped) + 1 and info["stages"][-1]["steps"] == 1
     # One step at a tiny learning rate leaves the shipped reader as it was (held-out F1 about 0.7); a
     # run that had started from the base model would score near nothing after one step.
     assert info["dev"]["int8"]["f1"] > 0.5
