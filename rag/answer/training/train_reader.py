@@ -157,6 +157,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         f"{len(training)} articles, {len(features)} windows, {total} steps of {args.batch}",
         file=sys.stderr,
     )
+    # read before export() writes --out's reader.json, which may be the --init folder's own
+    earlier = earlier_stages(args.init)
     model = AutoModelForQuestionAnswering.from_pretrained(base)
     if args.init is not None and is_reader_folder(args.init):
         load_into(model, args.init / MODEL_FILE)
@@ -236,7 +238,6 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
             Reader(folder), held, args.dev_examples, progress=_progress(f"dev figures ({name})")
         )
     info["dev"] = dev
-    earlier = earlier_stages(args.init)
     info["stages"] = [*earlier, stage_record(info, len(earlier) + 1)]
     text = json.dumps(info, indent=2, sort_keys=True) + "\n"
     for folder in (args.out, args.work):  # the work folder's copy tells a later --init the history
