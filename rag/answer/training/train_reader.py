@@ -26,6 +26,7 @@ from typing import Any
 from rag.answer.features import MAX_LENGTH, STRIDE, Feature, training_features
 from rag.answer.reader import MODEL_FILE
 from rag.answer.training.from_onnx import is_reader_folder, load_into
+from rag.answer.training.reword import reworded
 from rag.answer.training.squad import HOLD_OUT_EVERY, Article, examples, read_articles, split
 from rag.errors import UserError
 
@@ -49,6 +50,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--skip-steps", type=int, default=0, help="leave out the plan's first N batches (an earlier stage's)"
     )
     p.add_argument("--negative-rate", type=float, default=0.35, help="share of questions given a negative")
+    p.add_argument(
+        "--reword", type=float, default=0.0, help="share of questions reworded with WordNet synonyms"
+    )
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--warmup", type=float, default=0.06, help="share of steps warming the learning rate up")
@@ -70,11 +74,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         or args.start < 0
         or args.batch < 1
         or not 0 <= args.negative_rate <= 1
+        or not 0 <= args.reword <= 1
         or args.lr <= 0
         or args.stop_after < 0
         or args.skip_steps < 0
     ):
-        p.error("examples and batch must be positive, negative-rate in 0..1, lr positive")
+        p.error("examples and batch must be positive, negative-rate and reword in 0..1, lr positive")
     return args
 
 
@@ -146,7 +151,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     training, held_out = split(articles)
     pool = examples(limited(training, args.limit_questions), args.negative_rate, args.seed)
     random.Random(args.seed).shuffle(pool)
-    pool = pool[args.start : args.start + args.examples]
+    pool = reworded(pool[args.start : args.start + args.examples], args.reword, args.seed)
     base = resolve_model(BASE)
     tokenizer = AutoTokenizer.from_pretrained(base)
     features = [f for i in range(0, len(pool), 256) for f in training_features(tokenizer, pool[i : i + 256])]

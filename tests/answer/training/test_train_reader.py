@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -83,9 +84,14 @@ def test_a_wrong_data_file_is_one_clear_line(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not DATA.is_file(), reason="the shared SQuAD training file is not beside the project")
-def test_a_later_stage_starts_from_the_shipped_reader_and_skips_earlier_batches(tmp_path: Path) -> None:
+@pytest.mark.skipif(find_spec("wn") is None, reason="the train extra (wn) is not installed")
+def test_a_later_stage_starts_from_the_shipped_reader_skips_earlier_batches_and_rewords(
+    tmp_path: Path,
+) -> None:
     out, work = tmp_path / "reader", tmp_path / "work"
-    run = train(out, work, 5, "--init", str(DEFAULT_READER), "--skip-steps", "1", "--lr", "1e-6")
+    run = train(
+        out, work, 5, "--init", str(DEFAULT_READER), "--skip-steps", "1", "--lr", "1e-6", "--reword", "0.5"
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     info = json.loads((out / "reader.json").read_text(encoding="utf-8"))
     assert info["steps"] == 1  # 40 questions make two batches; the first is left out
@@ -93,6 +99,7 @@ def test_a_later_stage_starts_from_the_shipped_reader_and_skips_earlier_batches(
     shipped = json.loads((DEFAULT_READER / "reader.json").read_text(encoding="utf-8"))["stages"]
     assert info["stages"][:-1] == shipped
     assert info["stages"][-1]["stage"] == len(shipped) + 1 and info["stages"][-1]["steps"] == 1
+    assert info["stages"][-1]["settings"]["reword"] == "0.5"
     # One step at a tiny learning rate leaves the shipped reader as it was (held-out F1 about 0.7); a
     # run that had started from the base model would score near nothing after one step.
     assert info["dev"]["int8"]["f1"] > 0.5
