@@ -5,7 +5,9 @@ feature is the best passage's margin of its span over "no answer". The threshold
 probability is the one with the highest refusal recall at no more than 5% false refusals, and its
 figures are cross-validated by
 article, 5 folds: each fold is judged with a fit and threshold made without it. Run it on the
-calibration half of eval/squad_corpus.py, never on a set you report.
+calibration half of eval/squad_corpus.py, never on a set you report. Several files are fitted as one
+set, folded by article: the calibration half and its reworded copy (eval/reword_questions.py) put a
+question and its rewording in the same fold.
 
     python eval/calibrate_reader.py build/squad-heldout/calibration.jsonl --index-dir build/squad-index \
         --write models/reader/reader.json
@@ -75,12 +77,12 @@ def choose(prob: np.ndarray, y: np.ndarray) -> float:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("questions", type=Path)
+    p.add_argument("questions", type=Path, nargs="+", help="question files, fitted as one set")
     p.add_argument("--index-dir", type=Path, default=Path("index"))
     p.add_argument("--reader", default="shipped", help="reader folder (default: models/reader)")
     p.add_argument("--write", type=Path, help="store the calibration in this reader.json")
     args = p.parse_args()
-    questions = load_questions(args.questions)
+    questions = [q for path in args.questions for q in load_questions(path)]
     engine = Engine(Config(index_dir=args.index_dir, reader=args.reader))
     x, numbers = margins(engine, questions)
     y = np.array([1.0 if q["answerable"] else 0.0 for q in questions])
@@ -117,7 +119,7 @@ def main() -> None:
     if args.write:
         info = json.loads(args.write.read_text(encoding="utf-8"))
         info["calibration"] = {k: report[k] for k in report if k != "questions"} | {
-            "data": str(args.questions)
+            "data": " + ".join(map(str, args.questions))
         }
         args.write.write_text(json.dumps(info, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
