@@ -1,4 +1,4 @@
-"""A question file with its questions reworded by WordNet synonyms, the rest of each line kept.
+"""A question file with its questions reworded by WordNet synonyms, their gold fields kept.
 
 SQuAD's questions reuse their paragraph's words; users' questions mostly do not. The test bed's
 questions reworded (`rag/answer/training/reword.py`, the rewording the reader can be trained with) give
@@ -18,15 +18,16 @@ from pathlib import Path
 
 from rag.answer.training.reword import reworded
 from rag.answer.training.squad import Example
+from rag.evaluation import load_questions
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("questions", type=Path, help="a .jsonl question file (rag eval's format)")
+    p.add_argument("questions", type=Path, help="a .jsonl or .csv question file (rag eval's format)")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--seed", type=int, default=13)
     args = p.parse_args()
-    rows = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line]
+    rows = load_questions(args.questions)
     pool = [Example(str(r["id"]), str(r["question"]), "", None, "", ()) for r in rows]
     pairs = list(zip(rows, reworded(pool, 1.0, args.seed), strict=True))
     lines = [json.dumps(r | {"question": e.question}, ensure_ascii=False) for r, e in pairs]
