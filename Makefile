@@ -105,7 +105,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_ray.py
 
 # Retrain the shipped reader (models/reader) from ../shared/data, in six stages of about 80, 55, 50,
-# 48, 74 and 60 minutes on 2 cores: 26,000 examples from the base model, then 40,000 further examples
+# 48, 74 and 63 minutes on 2 cores: 26,000 examples from the base model, then 40,000 further examples
 # the first never saw at half the learning rate, then the next 40,000, then the batches of those the
 # third stage never reached, starting from its int8 weights (only those are kept), then the batches
 # the second never reached, then a second pass over the first stage's examples at a low learning rate

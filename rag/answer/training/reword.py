@@ -3,7 +3,9 @@
 SQuAD's crowd workers wrote their questions with the paragraph in front of them, so most questions
 reuse its words, and a reader trained on them leans on that overlap: it was unsure of questions worded
 the way users ask (confidence AUC 0.69 on the project's users' set, against 0.92 on the articles'
-wording). Swapping words for synonyms teaches it to find the answer when the words differ. A question
+wording). Swapping words for synonyms is meant to teach it to find the answer when the words differ
+(measured for stage 6: 3 more of the users' 48 questions held than without it, the confidence AUC
+unmoved; models/reader/README.md). A question
 is reworded the same way over its own paragraph and over its negative, so the "no answer" decision
 learns from the same wording it answers: rewording does not by itself tilt the reader towards answering.
 
