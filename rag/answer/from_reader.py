@@ -74,7 +74,7 @@ def compose(
 ) -> ReaderAnswer:
     """Citations (the lead first) and the short answer, or a refusal when the calibrated confidence is
     below `threshold`. `parts` holds the readings of each part of a multi-part question: each part's
-    best span is offered next, then the other passages' spans. An offered span joins only if the
+    best new span is offered next, then the other passages' spans. An offered span joins only if the
     reader finds an answer there (a margin the threshold would accept), it differs from the spans
     chosen, and its sentence is new."""
     found = _found(passages, readings, candidates)
@@ -87,23 +87,31 @@ def compose(
     # The lead is the highest-ranked passage the reader accepts, not the highest span score: span
     # scores are not comparable across passages, and the reranker's order is the better prior.
     lead = next(f for f in found if calibration.accepts(f.reading, threshold))
-    ranked = sorted((f for f in found if f is not lead), key=lambda f: -f.reading.score)
-    part_found = [_found(passages, r, candidates) for r in parts]
-    part_best = [max(spans, key=lambda x: x.reading.score) for spans in part_found if spans]
     chosen = [lead]
-    for f in part_best + ranked:
+
+    def joins(f: _Found) -> bool:
+        """Whether `f` joins the answer: the reader accepts it, its span and its sentence are new."""
         if len(chosen) >= max_sentences or not calibration.accepts(f.reading, threshold):
-            continue
+            return False
         words = normalize_tokens(document_text[f.passage.doc][f.start : f.end])
         if any(normalize_tokens(document_text[c.passage.doc][c.start : c.end]) == words for c in chosen):
-            continue
+            return False
         if any(
             (f.passage.doc, f.sentence) == (c.passage.doc, c.sentence)
             or float(f.vector @ c.vector) >= REDUNDANT
             for c in chosen
         ):
-            continue
+            return False
         chosen.append(f)
+        return True
+
+    # Each part brings its best span that is new: a part whose best span is the lead's own ("How many
+    # children…" finds "Thousands" again) offers its next one ("64,000").
+    for readings_of_part in parts:
+        spans = sorted(_found(passages, readings_of_part, candidates), key=lambda x: -x.reading.score)
+        any(joins(f) for f in spans)
+    for f in sorted((f for f in found if f is not lead), key=lambda f: -f.reading.score):
+        joins(f)
     citations = []
     for n, f in enumerate(chosen, start=1):
         a, b = f.sentence

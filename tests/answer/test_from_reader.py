@@ -101,6 +101,17 @@ def test_each_part_of_a_two_part_question_brings_its_sentence() -> None:
     assert out.short_answer is not None and out.short_answer.text == "John Bradfield"
 
 
+def test_a_part_whose_best_span_is_the_leads_offers_its_next_one() -> None:
+    year = OTHER.index("1932")
+    whole = [Reading(AT, AT + 14, 9.0, 1.0), Reading(None, None, float("-inf"), 0.0)]
+    part = [Reading(AT, AT + 14, 9.0, 1.0), Reading(year, year + 4, 6.0, 1.0)]  # the lead again, then
+    out = compose([P1, P2], whole, CANDIDATES, TEXTS, Calibration(), 0.5, 3, parts=[part])
+    assert [c.doc for c in out.citations] == ["a.txt", "b.txt"]
+    unsure = [part[0], Reading(year, year + 4, 6.0, 8.0)]  # the next one is no answer: nothing joins
+    out = compose([P1, P2], whole, CANDIDATES, TEXTS, Calibration(), 0.5, 3, parts=[unsure])
+    assert len(out.citations) == 1
+
+
 def test_questions_split_where_a_new_question_word_opens_a_clause() -> None:
     assert question_parts("Who designed the bridge, and when did it open?") == [
         "Who designed the bridge?",
@@ -112,3 +123,12 @@ def test_questions_split_where_a_new_question_word_opens_a_clause() -> None:
     ]
     assert question_parts("Who ran the bread and butter shop?") == []
     assert question_parts("What happened and why?") == []  # "why" alone leans on the rest
+    assert question_parts("According to Munro, what stops staff from helping children?") == []
+    assert question_parts("Under the plans, who would lead it and when would it start?") == [
+        "Under the plans, who would lead it?",
+        "When would it start?",
+    ]
+    assert question_parts("In which year did it open, and who designed it?") == [
+        "In which year did it open?",
+        "Who designed it?",
+    ]
