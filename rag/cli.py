@@ -263,6 +263,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if args.workers < 1:  # checked before the model loads
         raise UserError("--workers must be at least 1")
+    if args.ray and args.workers != 1:
+        raise UserError("--workers is for one machine; with --ray the cluster's workers answer in parallel")
     config = _config(args).with_(k=args.k)
     _check_generator(config, args.mode)
     questions = read_questions(args.questions, _warn)

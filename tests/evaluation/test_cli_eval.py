@@ -166,6 +166,7 @@ def test_a_malformed_line_is_reported_and_the_rest_runs_with_escaped_text(
         (["eval"], "needs a question file"),
         (["eval", "--compare", "no/such/a", "no/such/b"], "not a finished `rag eval` folder"),
         (["eval", str(QUESTIONS), "--workers", "0"], "--workers must be at least 1"),
+        (["eval", str(QUESTIONS), "--workers", "2", "--ray", "127.0.0.1:1"], "--workers is for one machine"),
     ],
 )
 def test_user_mistakes_are_one_line_and_exit_2(args: list[str], message: str) -> None:
