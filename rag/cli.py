@@ -252,6 +252,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise UserError("rag eval needs a question file (.jsonl or .csv), or --compare DIR_A DIR_B")
     from rag.engine import Engine
     from rag.evaluation import (
+        check_workers,
         default_out_dir,
         execute,
         execute_with,
@@ -261,10 +262,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         terminal_table,
     )
 
-    if args.workers < 1:  # checked before the model loads
-        raise UserError("--workers must be at least 1")
-    if args.ray and args.workers != 1:
-        raise UserError("--workers is for one machine; with --ray the cluster's workers answer in parallel")
+    check_workers(args.workers, cluster=bool(args.ray))  # before the model loads
     config = _config(args).with_(k=args.k)
     _check_generator(config, args.mode)
     questions = read_questions(args.questions, _warn)

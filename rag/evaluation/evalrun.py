@@ -119,12 +119,19 @@ def _finished(results: Path) -> dict[str, dict[str, Any]]:
     return done
 
 
+def check_workers(workers: int, cluster: bool = False) -> None:
+    """At least one worker thread, and only on one machine: a cluster answers on its own workers."""
+    if workers < 1:
+        raise UserError("--workers must be at least 1")
+    if cluster and workers != 1:
+        raise UserError("--workers is for one machine; with --ray the cluster's workers answer in parallel")
+
+
 def execute(
     run: EvalRun, engine: Engine, workers: int = 1, progress: Progress | None = None, bar: bool = False
 ) -> dict[str, Any]:
     """Answer the questions not done yet, then write the summary and the report; returns the summary."""
-    if workers < 1:
-        raise UserError("--workers must be at least 1")
+    check_workers(workers)
 
     def answered(todo: list[Question]) -> Iterator[dict[str, Any]]:
         engine.warm()  # load the model now, so the first question's latency is its own
