@@ -20,7 +20,7 @@ import random
 import re
 from pathlib import Path
 
-from rag.answer.training.squad import Article, holds, read_articles, sentence_span, split
+from rag.answer.training.squad import Article, holds, read_articles, split
 from rag.answer.training.train_reader import DATA
 
 LEFT_OUT = 0.2
@@ -28,6 +28,14 @@ LEFT_OUT = 0.2
 
 def slug(title: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", title).strip("_")[:40]
+
+
+def sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence holding text[start:end], cut at ". " boundaries: a quote for evidence recall."""
+    left = text.rfind(". ", 0, start)
+    left = 0 if left < 0 else left + 2
+    right = text.find(". ", end)
+    return text[left : right + 1 if right >= 0 else len(text)].strip()
 
 
 def build(
@@ -49,7 +57,7 @@ def build(
         for para, qid, question, start, answers in a.questions:
             if para not in left_out:
                 context = a.paragraphs[para]
-                evidence = context[slice(*sentence_span(context, start, start + len(answers[0])))].strip()
+                evidence = sentence_around(context, start, start + len(answers[0]))
                 yes.append(
                     {
                         "id": qid,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.training.squad import Example, sentence_span
+from rag.answer.training.squad import Example
 
 _WORD = re.compile(r"[^\W_]+")
 _STEM = 5  # words agreeing in their first five letters count as one ("appointed", "appointment")
@@ -20,10 +20,11 @@ def _stems(text: str, stop: frozenset[str]) -> set[str]:
     return {w[:_STEM] for w in _WORD.findall(text.lower()) if w not in stop}
 
 
-def _opening_sentence(context: str, start: int) -> str:
-    """The sentence in which the answer at `start` begins."""
-    a, b = sentence_span(context, start, start)
-    return context[a:b]
+def answer_sentence(context: str, start: int) -> str:
+    """The sentence of `context` around character `start`, cut at ". " boundaries."""
+    left = context.rfind(". ", 0, start)
+    right = context.find(". ", start)
+    return context[0 if left < 0 else left + 2 : len(context) if right < 0 else right + 1]
 
 
 def overlap(question: str, sentence: str, stop: frozenset[str]) -> float:
@@ -46,6 +47,6 @@ def low_overlap(pool: list[Example], most: float) -> list[Example]:
         e.id
         for e in pool
         if e.answer_start is not None
-        and overlap(e.question, _opening_sentence(e.context, e.answer_start), stop) <= most
+        and overlap(e.question, answer_sentence(e.context, e.answer_start), stop) <= most
     }
     return [e for e in pool if e.id.split("#")[0] in kept]

@@ -2,9 +2,7 @@
 
 The split is by article, never by question, so held-out figures are on text the reader never saw.
 Negatives pair a question with another paragraph of its own article that does not hold the answer:
-the "on topic, fact absent" case a user needs refused, which SQuAD v1.1 itself lacks. A harder kind
-(`cut_negatives`) is the question's own paragraph with the answer's sentence cut out: the same
-subject, often figures or names of the asked kind, and the fact gone.
+the "on topic, fact absent" case a user needs refused, which SQuAD v1.1 itself lacks.
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ import gzip
 import hashlib
 import json
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,28 +100,4 @@ def examples(articles: list[Article], negative_rate: float, seed: int) -> list[E
                 if not holds(a.paragraphs[i], answers):
                     out.append(Example(f"{qid}#neg{i}", question, a.paragraphs[i], None, "", answers))
                     break
-    return out
-
-
-def sentence_span(text: str, start: int, end: int) -> tuple[int, int]:
-    """Where the sentence(s) holding text[start:end] begin and end, cut at ". " boundaries."""
-    left = text.rfind(". ", 0, start)
-    right = text.find(". ", end)
-    return 0 if left < 0 else left + 2, len(text) if right < 0 else right + 1
-
-
-def cut_negatives(pool: list[Example], share: float, seed: int) -> list[Example]:
-    """The pool and, for a `share` of its questions, a negative "id#cut": the question's paragraph
-    without the sentence holding the answer, kept only where the rest holds no gold answer and some
-    text remains. The choice follows the question's id, as rewording does (`reword.reworded`)."""
-    if share <= 0:
-        return pool
-    out = list(pool)
-    for e in pool:
-        if e.answer_start is None or random.Random(f"{seed}/cut/{e.id}").random() >= share:
-            continue
-        a, b = sentence_span(e.context, e.answer_start, e.answer_start + len(e.answer_text))
-        rest = f"{e.context[:a].rstrip()} {e.context[b:].lstrip()}".strip()
-        if rest and not holds(rest, e.answers):
-            out.append(replace(e, id=f"{e.id}#cut", context=rest, answer_start=None, answer_text=""))
     return out

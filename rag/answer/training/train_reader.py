@@ -28,14 +28,7 @@ from rag.answer.reader import MODEL_FILE
 from rag.answer.training.from_onnx import is_reader_folder, load_into
 from rag.answer.training.overlap import low_overlap
 from rag.answer.training.reword import reworded
-from rag.answer.training.squad import (
-    HOLD_OUT_EVERY,
-    Article,
-    cut_negatives,
-    examples,
-    read_articles,
-    split,
-)
+from rag.answer.training.squad import HOLD_OUT_EVERY, Article, examples, read_articles, split
 from rag.errors import UserError
 
 DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "squad-v1.1-train.json.gz"
@@ -60,12 +53,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--negative-rate", type=float, default=0.35, help="share of questions given a negative")
     p.add_argument(
         "--reword", type=float, default=0.0, help="share of questions reworded with WordNet synonyms"
-    )
-    p.add_argument(
-        "--cut-negatives",
-        type=float,
-        default=0.0,
-        help="share of questions also given their own paragraph without the answer's sentence",
     )
     p.add_argument(
         "--max-overlap",
@@ -96,14 +83,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         or not 0 <= args.negative_rate <= 1
         or not 0 <= args.reword <= 1
         or not 0 <= args.max_overlap <= 1
-        or not 0 <= args.cut_negatives <= 1
         or args.lr <= 0
         or args.stop_after < 0
         or args.skip_steps < 0
     ):
         p.error(
-            "examples and batch must be positive, the shares (negative-rate, cut-negatives, reword, "
-            "max-overlap) in 0..1, lr positive"
+            "examples and batch must be positive, negative-rate, reword and max-overlap in 0..1, lr positive"
         )
     return args
 
@@ -177,8 +162,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     pool = examples(limited(training, args.limit_questions), args.negative_rate, args.seed)
     random.Random(args.seed).shuffle(pool)
     pool = low_overlap(pool, args.max_overlap) if args.max_overlap < 1 else pool
-    pool = cut_negatives(pool[args.start : args.start + args.examples], args.cut_negatives, args.seed)
-    pool = reworded(pool, args.reword, args.seed)
+    pool = reworded(pool[args.start : args.start + args.examples], args.reword, args.seed)
     base = resolve_model(BASE)
     tokenizer = AutoTokenizer.from_pretrained(base)
     features = [f for i in range(0, len(pool), 256) for f in training_features(tokenizer, pool[i : i + 256])]

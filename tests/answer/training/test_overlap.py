@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.answer.training.overlap import low_overlap, overlap
+from rag.answer.training.overlap import answer_sentence, low_overlap, overlap
 from rag.answer.training.squad import Example
 
 CONTEXT = "The bridge opened in 1932. It was designed by John Bradfield. Its arch spans 503 metres."
@@ -11,6 +11,12 @@ STOP = frozenset({"the", "was", "by", "it", "its", "in"})
 
 def example(qid: str, question: str, start: int | None) -> Example:
     return Example(qid, question, CONTEXT, start, "John Bradfield", ("John Bradfield",))
+
+
+def test_the_answer_sentence_is_the_one_around_the_answer() -> None:
+    assert answer_sentence(CONTEXT, CONTEXT.index("John")) == "It was designed by John Bradfield."
+    assert answer_sentence(CONTEXT, 0) == "The bridge opened in 1932."
+    assert answer_sentence(CONTEXT, CONTEXT.index("503")) == "Its arch spans 503 metres."
 
 
 def test_overlap_counts_shared_stems_of_content_words() -> None:

@@ -9,16 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer.features import encode, label
-from rag.answer.training.squad import (
-    HOLD_OUT_EVERY,
-    Example,
-    cut_negatives,
-    examples,
-    holds,
-    read_articles,
-    sentence_span,
-    split,
-)
+from rag.answer.training.squad import HOLD_OUT_EVERY, examples, holds, read_articles, split
 from rag.errors import UserError
 
 PARAGRAPHS = [
@@ -86,30 +77,6 @@ def test_negatives_are_same_article_paragraphs_without_the_answer(tmp_path: Path
     assert negative.answer_start is None and negative.context in PARAGRAPHS[1:]
     assert not holds(negative.context, negative.answers)
     assert holds(PARAGRAPHS[0], ("john  Bradfield",)) and not holds(PARAGRAPHS[0], ("Bradfields",))
-
-
-def test_a_sentence_span_is_cut_at_full_stops() -> None:
-    text = "The bridge opened in 1932. It was designed by John Bradfield. Its arch spans 503 metres."
-    at = text.index("John")
-    assert text[slice(*sentence_span(text, at, at + 14))] == "It was designed by John Bradfield."
-    assert text[slice(*sentence_span(text, 0, 3))] == "The bridge opened in 1932."
-    assert text[slice(*sentence_span(text, text.index("503"), len(text)))] == "Its arch spans 503 metres."
-
-
-def test_a_cut_negative_is_the_paragraph_without_the_answers_sentence() -> None:
-    text = "The bridge opened in 1932. It was designed by John Bradfield. Its arch spans 503 metres."
-    at = text.index("John")
-    answer = ("John Bradfield", "Bradfield")
-    pool = [Example(f"q{i}", "Who designed it?", text, at, answer[0], answer) for i in range(40)]
-    out = cut_negatives(pool, 0.5, seed=1)
-    cut = out[len(pool) :]
-    assert out[: len(pool)] == pool and 10 < len(cut) < 30  # about half the questions
-    assert {e.context for e in cut} == {"The bridge opened in 1932. Its arch spans 503 metres."}
-    assert all(e.answer_start is None and e.id.endswith("#cut") for e in cut)
-    assert cut_negatives(pool, 0.5, seed=1) == out and cut_negatives(pool, 0.0, seed=1) == pool
-    # where the answer is named again outside its sentence, cutting it leaves no negative
-    twice = text + " Bradfield also drew the approaches."
-    assert cut_negatives([Example("q", "Who?", twice, at, answer[0], answer)], 1.0, seed=1)[1:] == []
 
 
 def test_labels_point_at_the_answer_tokens() -> None:

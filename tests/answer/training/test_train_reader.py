@@ -105,7 +105,7 @@ def test_a_later_stage_starts_from_the_shipped_reader_skips_earlier_batches_and_
     assert info["dev"]["int8"]["f1"] > 0.5
 
 
-@pytest.mark.parametrize("flag", ["--max-overlap", "--reword", "--negative-rate", "--cut-negatives"])
+@pytest.mark.parametrize("flag", ["--max-overlap", "--reword", "--negative-rate"])
 def test_a_share_outside_0_to_1_is_one_clear_line(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         parse([flag, "1.5"])
