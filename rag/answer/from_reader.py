@@ -108,8 +108,9 @@ def compose(
     # Each part brings its best span that is new: a part whose best span is the lead's own ("How many
     # children…" finds "Thousands" again) offers its next one ("64,000").
     for readings_of_part in parts:
-        spans = sorted(_found(passages, readings_of_part, candidates), key=lambda x: -x.reading.score)
-        any(joins(f) for f in spans)
+        for f in sorted(_found(passages, readings_of_part, candidates), key=lambda x: -x.reading.score):
+            if joins(f):
+                break
     for f in sorted((f for f in found if f is not lead), key=lambda f: -f.reading.score):
         joins(f)
     citations = []
