@@ -12,6 +12,7 @@ import re
 
 _ASKS = r"(?:what|which|who|whom|whose|when|where|why|how)\b"
 _SPLIT = re.compile(r"\s*(?:,\s*(?:and\s+)?|;\s*(?:and\s+)?|\s+and\s+)(?=" + _ASKS + ")", re.IGNORECASE)
+_ASKING = re.compile(r"\b" + _ASKS, re.IGNORECASE)  # a question word anywhere in a piece
 _MIN_WORDS = 3  # a part shorter than this ("and why?") leans on the rest and is not read alone
 _LEAD_IN = re.compile(  # a prepositional opening: "According to Munro", "In 2011", "Under the plans"
     r"(?:according|as|after|before|by|during|for|from|in|on|per|since|under|with|without)\b", re.IGNORECASE
@@ -22,7 +23,7 @@ def question_parts(question: str) -> list[str]:
     """The parts of a multi-part question, each ending in "?"; an empty list for a single question."""
     pieces = [p.strip(" ,;?") for p in _SPLIT.split(question)]
     pieces = [p for p in pieces if p]
-    if len(pieces) > 1 and _LEAD_IN.match(pieces[0]) and not re.search(r"\b" + _ASKS, pieces[0], re.I):
+    if len(pieces) > 1 and _LEAD_IN.match(pieces[0]) and not _ASKING.search(pieces[0]):
         pieces[:2] = [f"{pieces[0]}, {pieces[1]}"]  # the lead-in belongs to the question after it
     if len(pieces) < 2 or any(len(p.split()) < _MIN_WORDS for p in pieces):
         return []
