@@ -1,6 +1,6 @@
-"""The reader's answer: the sentence holding the span of the highest-ranked passage the reader accepts
-first, the short answer marked in it, and further sentences only where another passage offers a
-distinct answer span of its own.
+"""The reader's answer: first the sentence holding the span the reader is surest of (a little in
+favour of the reranker's higher passages), the short answer marked in it; further sentences only
+where another passage offers a distinct answer span of its own.
 
 Deterministic, given the readings: the reader has already found, per passage, the best span and how
 much it beats "no answer". The question's confidence is that margin (the best over the passages)
@@ -21,6 +21,9 @@ from rag.search import Candidate
 from rag.types import Citation, Passage, ShortAnswer
 
 REDUNDANT = 0.95  # a further sentence this similar to a chosen one says the same again
+# Margin (logits) a passage must gain per place below the top one to lead the answer: fitted on the
+# SQuAD bed's calibration half (README, "Answers"); a large value keeps the reranker's order alone.
+LEAD_RANK_PENALTY = 1.0
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class ReaderAnswer:
 
 @dataclass(frozen=True)
 class _Found:
+    rank: int  # the passage's place in the reranker's order, 0 first
     passage: Passage
     reading: Reading
     start: int  # absolute offsets of the span in the document
@@ -53,12 +57,12 @@ def _found(
     passages: list[Passage], readings: list[Reading], candidates: dict[str, Candidate]
 ) -> list[_Found]:
     out = []
-    for p, r in zip(passages, readings, strict=True):
+    for rank, (p, r) in enumerate(zip(passages, readings, strict=True)):
         if r.start is None or r.end is None:
             continue
         start, end = p.start + r.start, p.start + r.end
         sentence, vector = _sentence_of(p, candidates[p.chunk_id], start, end)
-        out.append(_Found(p, r, start, end, sentence, vector))
+        out.append(_Found(rank, p, r, start, end, sentence, vector))
     return out
 
 
@@ -71,6 +75,7 @@ def compose(
     threshold: float,
     max_sentences: int,
     parts: Sequence[list[Reading]] = (),
+    rank_penalty: float = LEAD_RANK_PENALTY,
 ) -> ReaderAnswer:
     """Citations (the lead first) and the short answer, or a refusal when the calibrated confidence is
     below `threshold`. `parts` holds the readings of each part of a multi-part question: each part's
@@ -84,9 +89,11 @@ def compose(
     confidence = calibration.probability(margin)
     if confidence < threshold:
         return ReaderAnswer([], None, True, confidence)
-    # The lead is the highest-ranked passage the reader accepts, not the highest span score: span
-    # scores are not comparable across passages, and the reranker's order is the better prior.
-    lead = next(f for f in found if calibration.accepts(f.reading, threshold))
+    # Both the reranker's order and the reader's margin (the span's logit over "no answer", comparable
+    # across passages where the raw span score is not) say which passage answers; a lower-ranked
+    # passage leads only when its margin beats the higher one's by `rank_penalty` a place.
+    accepted = [f for f in found if calibration.accepts(f.reading, threshold)]
+    lead = max(accepted, key=lambda f: f.reading.margin - rank_penalty * f.rank)
     chosen = [lead]
 
     def joins(f: _Found) -> bool:

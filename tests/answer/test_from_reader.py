@@ -72,12 +72,18 @@ def test_another_passage_joins_only_with_a_distinct_answer_of_its_own() -> None:
     assert len(compose([P1, P2], readings, CANDIDATES, TEXTS, Calibration(), 0.5, 1).citations) == 1
 
 
-def test_the_lead_is_the_highest_ranked_passage_the_reader_accepts_not_the_highest_score() -> None:
+def test_a_lower_passage_leads_only_when_its_margin_beats_the_higher_ones_by_a_place() -> None:
     at = OTHER.index("Ralph")
-    readings = [Reading(AT, AT + 14, 4.0, 1.0), Reading(at, at + 13, 9.0, 1.0)]
-    out = compose([P1, P2], readings, CANDIDATES, TEXTS, Calibration(), 0.5, 3)
+    close = [Reading(AT, AT + 14, 4.0, 1.0), Reading(at, at + 13, 4.5, 1.0)]  # margins 3 and 3.5
+    out = compose([P1, P2], close, CANDIDATES, TEXTS, Calibration(), 0.5, 3)
     assert out.short_answer is not None and out.short_answer.text == "John Bradfield"
     assert [c.doc for c in out.citations] == ["a.txt", "b.txt"]
+    surer = [Reading(AT, AT + 14, 4.0, 1.0), Reading(at, at + 13, 9.0, 1.0)]  # margins 3 and 8
+    out = compose([P1, P2], surer, CANDIDATES, TEXTS, Calibration(), 0.5, 3)
+    assert out.short_answer is not None and out.short_answer.text == "Ralph Freeman"
+    assert [c.doc for c in out.citations] == ["b.txt", "a.txt"]
+    ranked_only = compose([P1, P2], surer, CANDIDATES, TEXTS, Calibration(), 0.5, 3, rank_penalty=1e9)
+    assert ranked_only.short_answer is not None and ranked_only.short_answer.text == "John Bradfield"
     declined = [Reading(AT, AT + 14, 4.0, 6.0), Reading(at, at + 13, 9.0, 1.0)]  # passage 1 refused
     out = compose([P1, P2], declined, CANDIDATES, TEXTS, Calibration(), 0.5, 3)
     assert out.short_answer is not None and out.short_answer.text == "Ralph Freeman"
