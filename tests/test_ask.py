@@ -166,3 +166,12 @@ def test_a_number_the_documents_never_mention_means_refusal(engine: Engine) -> N
     covered = engine.ask("What did the Children Act 1989 allow social services to do?")
     assert not covered.abstained and "1989" in " ".join(p.text for p in covered.passages)
     assert engine.ask("What did the Children Act 2004 allow social services to do?").abstained
+
+
+def test_a_name_the_documents_never_mention_means_refusal(engine: Engine) -> None:
+    """The reader is as sure of both questions; only the one naming what the articles never name
+    (a Scottish association) is refused. An acronym of a name they spell out is no unknown name."""
+    named = engine.ask("Who chairs the Local Government Association?")
+    unnamed = engine.ask("Who chairs the Scottish Local Government Association?")
+    assert not named.abstained and unnamed.abstained and unnamed.confidence > 0.5
+    assert not engine.ask("What did the LGA chairman say about child protection?").abstained

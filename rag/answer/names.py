@@ -1,0 +1,86 @@
+"""Names a question asks about that the documents it was answered from never name.
+
+"Who chairs the Child Safeguarding Practice Review Panel?" is not answered by documents that never
+mention that panel, however close their topic: a reader trained on SQuAD, where the question's names
+are always in the paragraph, finds some other chair there. This is the names' twin of the numbers
+check (`rag.answer.compose.missing_numbers`), made tolerant of how people write names: in any case,
+with a possessive, as one part of a hyphenated pair, without accents, as the acronym of a name the
+documents spell out ("LGA" for "Local Government Association"), or misspelt ("Feyman" for Feynman).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+# capitalised, not opening the question or one of its sentences
+_NAME = re.compile(r"(?<!^)(?<![.?!;:] )(?<![.?!;:]\s\s)\b[A-Z][\w’'-]*[\w]")
+_WORD = re.compile(r"[^\W\d_]+")
+_CONNECTORS = frozenset({"of", "and", "for", "the", "on", "in", "&"})
+_CAPITALISED = r"[A-Z][^\W\d_]*(?:['’]s)?"
+_LINK = r"\s+(?:(?:" + "|".join(map(re.escape, sorted(_CONNECTORS))) + r")\s+)?"
+_CAPITALISED_RUN = re.compile(_CAPITALISED + r"(?:" + _LINK + _CAPITALISED + ")+")
+_POSSESSIVE = re.compile(r"['’]s?$")
+CLOSE = 0.8  # difflib ratio at which a word of the documents is taken for a misspelling of the name
+_LONGEST_ACRONYM = 8  # initials of at most this many words (a run of capitals can be a whole heading)
+_SHORTEST_FUZZY = 5  # shorter names must be spelt as the documents spell them ("Kari" is not "Karl")
+
+
+def _plain(text: str) -> str:
+    """Case and accents folded away: "Liège" and "liege" are one name."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=64)  # the same few documents answer question after question
+def _words(text: str) -> frozenset[str]:
+    return frozenset(_WORD.findall(_plain(text)))
+
+
+@lru_cache(maxsize=64)
+def _acronyms(text: str) -> frozenset[str]:
+    """Initials of every run of two or more capitalised words, and of each run's shorter stretches:
+    "the Local Safeguarding Children Board" gives LSCB, SCB, LS, …; a word in capitals counts whole
+    ("World War II", WWII)."""
+    out = set()
+    for run in _CAPITALISED_RUN.findall(text):
+        initials = [w if w.isupper() else w[0] for w in run.split() if w not in _CONNECTORS]
+        for i in range(len(initials)):
+            for j in range(i + 2, min(i + _LONGEST_ACRONYM, len(initials)) + 1):
+                out.add("".join(initials[i:j]).casefold())
+    return frozenset(out)
+
+
+def question_names(question: str) -> list[str]:
+    """The names a question uses, each hyphenated pair as its parts, possessives taken off."""
+    parts = (p for name in _NAME.findall(question) for p in _POSSESSIVE.sub("", name).split("-"))
+    return [p for p in parts if len(p) > 1]
+
+
+def missing_names(question: str, documents: Iterable[str]) -> list[str]:
+    """The question's names that none of `documents` (their full text) mentions in any of the
+    tolerated spellings; empty when the question names nothing or every name is found."""
+    names = question_names(question)
+    if not names:
+        return []
+    texts = list(documents)
+    words = frozenset().union(*(_words(t) for t in texts))
+    missing = [n for n in names if _plain(n) not in words]
+    if not missing:
+        return []
+    acronyms = set().union(*(_acronyms(t) for t in texts))
+
+    def found(name: str) -> bool:
+        plain = _plain(name)
+        if name.isupper() and plain in acronyms:
+            return True
+        if len(plain) < _SHORTEST_FUZZY:
+            return False
+        # a misspelling keeps the first letter and about the length ("Feyman", "Millenium")
+        alike = [w for w in words if w[0] == plain[0] and abs(len(w) - len(plain)) <= 2]
+        return bool(difflib.get_close_matches(plain, alike, 1, CLOSE))
+
+    return [n for n in missing if not found(n)]

@@ -1,0 +1,45 @@
+"""Names a question asks about that the documents never name, and the spellings that still count."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer.names import missing_names, question_names
+
+DOCS = [
+    "Sir Merrick Cockell, Chairman of the Local Government Association, spoke in Harrogate. "
+    "The Local Safeguarding Children Boards met after World War II. Richard Feynman lectured in Liège.",
+    "Ofsted's inspections were criticised by Meg Munn.",
+]
+
+
+def test_the_names_are_the_capitalised_words_after_the_first() -> None:
+    assert question_names("Who did Cockell's deputy meet in Harrogate?") == ["Cockell", "Harrogate"]
+    assert question_names("Munro said what? Did Meg Munn-Smith agree?") == ["Meg", "Munn", "Smith"]
+    assert question_names("Was the Butler-Sloss inquiry in Cleveland?") == ["Butler", "Sloss", "Cleveland"]
+    assert question_names("what did I say about it") == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did cockell say in HARROGATE?",  # any case
+        "What did Cockell’s speech say?",  # a possessive
+        "Where did the LGA chairman speak?",  # the acronym of a name spelt out
+        "When did the LSCB meet?",
+        "What happened after WWII?",  # a word in capitals counts whole
+        "What did Feyman lecture on?",  # misspelt
+        "Where is Liege?",  # accents
+        "Does Ofsted inspect, says Munn?",
+        "How many forms are there?",  # no name at all
+    ],
+)
+def test_names_the_documents_hold_in_a_tolerated_spelling_are_not_missing(question: str) -> None:
+    assert missing_names(question, DOCS) == []
+
+
+def test_names_the_documents_never_hold_are_missing() -> None:
+    assert missing_names("Who chairs the Practice Review Panel?", DOCS) == ["Practice", "Review", "Panel"]
+    assert missing_names("What did the NSPCC say to Cockell?", DOCS) == ["NSPCC"]
+    assert missing_names("What did Kari Feynman say?", ["Karl Feynman spoke."]) == ["Kari"]  # short: exact
+    assert missing_names("What did Cockell say?", []) == ["Cockell"]
