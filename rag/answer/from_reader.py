@@ -24,6 +24,9 @@ REDUNDANT = 0.95  # a further sentence this similar to a chosen one says the sam
 # Margin (logits) a passage must gain per place below the top one to lead the answer: fitted on the
 # SQuAD bed's calibration half (README, "Answers"); a large value keeps the reranker's order alone.
 LEAD_RANK_PENALTY = 1.0
+# A further sentence joins only where the reader thinks it more likely than not to answer, however low
+# the threshold the lead is refused below: an unsure extra sentence is mostly another topic's.
+EVEN_ODDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,8 @@ def compose(
     """Citations (the lead first) and the short answer, or a refusal when the calibrated confidence is
     below `threshold`. `parts` holds the readings of each part of a multi-part question: each part's
     best new span is offered next, then the other passages' spans. An offered span joins only if the
-    reader finds an answer there (a margin the threshold would accept), it differs from the spans
-    chosen, and its sentence is new."""
+    reader finds an answer there (P(answerable) at least the threshold and `EVEN_ODDS`), it differs
+    from the spans chosen, and its sentence is new."""
     found = _found(passages, readings, candidates)
     if not found:
         return ReaderAnswer([], None, True, 0.0)
@@ -98,7 +101,7 @@ def compose(
 
     def joins(f: _Found) -> bool:
         """Whether `f` joins the answer: the reader accepts it, its span and its sentence are new."""
-        if len(chosen) >= max_sentences or not calibration.accepts(f.reading, threshold):
+        if len(chosen) >= max_sentences or not calibration.accepts(f.reading, max(threshold, EVEN_ODDS)):
             return False
         words = normalize_tokens(document_text[f.passage.doc][f.start : f.end])
         if any(normalize_tokens(document_text[c.passage.doc][c.start : c.end]) == words for c in chosen):

@@ -138,3 +138,14 @@ def test_questions_split_where_a_new_question_word_opens_a_clause() -> None:
         "In which year did it open?",
         "Who designed it?",
     ]
+
+
+def test_below_even_odds_a_further_sentence_does_not_join_however_low_the_threshold() -> None:
+    at = OTHER.index("Ralph")
+    unsure = [Reading(AT, AT + 14, 4.0, 1.0), Reading(at, at + 13, 1.0, 1.5)]  # P(answerable) 0.38
+    out = compose([P1, P2], unsure, CANDIDATES, TEXTS, Calibration(), 0.3, 3)
+    assert not out.abstained and [c.doc for c in out.citations] == ["a.txt"]
+    alone = compose([P2], unsure[1:], CANDIDATES, TEXTS, Calibration(), 0.3, 3)  # as the lead it answers
+    assert not alone.abstained and [c.doc for c in alone.citations] == ["b.txt"]
+    surer = [unsure[0], Reading(at, at + 13, 2.0, 1.5)]  # 0.62
+    assert len(compose([P1, P2], surer, CANDIDATES, TEXTS, Calibration(), 0.3, 3).citations) == 2

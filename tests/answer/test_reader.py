@@ -3,6 +3,7 @@ and a clear line for a missing or damaged model folder."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,6 +55,13 @@ def test_the_shipped_weights_are_small_and_described() -> None:
     assert model.stat().st_size <= 50 * 1024 * 1024
     card = (DEFAULT_READER / "README.md").read_text(encoding="utf-8")
     assert "SQuAD v1.1" in card and "CC BY-SA 4.0" in card
+
+
+def test_the_default_threshold_is_the_one_the_shipped_calibration_chose() -> None:
+    """eval/calibrate_reader.py writes its threshold beside the fit; a recalibrated reader needs the
+    default moved with it."""
+    calibration = json.loads((DEFAULT_READER / "reader.json").read_text(encoding="utf-8"))["calibration"]
+    assert Config().reader_threshold == calibration["threshold"]
 
 
 def test_every_seed_answer_marks_its_short_answer_at_its_place_in_the_file(seed_engine: Engine) -> None:
