@@ -18,7 +18,7 @@ from functools import lru_cache
 
 # capitalised, not opening the question or one of its sentences
 _NAME = re.compile(r"(?<!^)(?<![.?!;:] )(?<![.?!;:]\s\s)\b[A-Z][\w’'-]*[\w]")
-_WORD = re.compile(r"[^\W\d_]+")
+_WORD = re.compile(r"[^\W_]+")  # letters and digits, as a name may hold both ("R101", "M25")
 _CONNECTORS = frozenset({"of", "and", "for", "the", "on", "in", "&"})
 _CAPITALISED = r"[A-Z][^\W\d_]*(?:['’]s)?"
 _LINK = r"\s+(?:(?:" + "|".join(map(re.escape, sorted(_CONNECTORS))) + r")\s+)?"

@@ -8,7 +8,8 @@ from rag.answer.names import missing_names, question_names
 
 DOCS = [
     "Sir Merrick Cockell, Chairman of the Local Government Association, spoke in Harrogate. "
-    "The Local Safeguarding Children Boards met after World War II. Richard Feynman lectured in Liège.",
+    "The Local Safeguarding Children Boards met after World War II. Richard Feynman lectured in Liège. "
+    "The R101 airship was housed at Cardington.",
     "Ofsted's inspections were criticised by Meg Munn.",
 ]
 
@@ -30,6 +31,7 @@ def test_the_names_are_the_capitalised_words_after_the_first() -> None:
         "What happened after WWII?",  # a word in capitals counts whole
         "What did Feyman lecture on?",  # misspelt
         "Where is Liege?",  # accents
+        "Where was the R101 housed?",  # letters and digits
         "Does Ofsted inspect, says Munn?",
         "How many forms are there?",  # no name at all
     ],
