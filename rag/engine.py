@@ -205,7 +205,8 @@ class Engine:
                     # "the Children Act 2004" when the documents name only 1989: not in the documents
                     # (the composer's own answers pass the same check)
                     composition, short = Composition(REFUSAL, [], True, composition.confidence), None
-            documents = [self.reader.document_text(d) for d in dict.fromkeys(p.doc for p in found.passages)]
+            # read lazily: a question naming nothing needs no document
+            documents = (self.reader.document_text(d) for d in dict.fromkeys(p.doc for p in found.passages))
             if not composition.abstained and missing_names(question, documents):
                 # "Who chairs the Child Safeguarding Practice Review Panel?" over documents that never
                 # name that panel: whatever chair they name is not its chair

@@ -24,7 +24,7 @@ _CAPITALISED = r"[A-Z][^\W\d_]*(?:['’]s)?"
 _LINK = r"\s+(?:(?:" + "|".join(map(re.escape, sorted(_CONNECTORS))) + r")\s+)?"
 _CAPITALISED_RUN = re.compile(_CAPITALISED + r"(?:" + _LINK + _CAPITALISED + ")+")
 _POSSESSIVE = re.compile(r"['’]s?$")
-CLOSE = 0.8  # difflib ratio at which a word of the documents is taken for a misspelling of the name
+_CLOSE = 0.8  # difflib ratio at which a word of the documents is taken for a misspelling of the name
 _LONGEST_ACRONYM = 8  # initials of at most this many words (a run of capitals can be a whole heading)
 _SHORTEST_FUZZY = 5  # shorter names must be spelt as the documents spell them ("Kari" is not "Karl")
 
@@ -81,6 +81,6 @@ def missing_names(question: str, documents: Iterable[str]) -> list[str]:
             return False
         # a misspelling keeps the first letter and about the length ("Feyman", "Millenium")
         alike = [w for w in words if w[0] == plain[0] and abs(len(w) - len(plain)) <= 2]
-        return bool(difflib.get_close_matches(plain, alike, 1, CLOSE))
+        return bool(difflib.get_close_matches(plain, alike, 1, _CLOSE))
 
     return [n for n in missing if not found(n)]
