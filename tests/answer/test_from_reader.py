@@ -140,6 +140,27 @@ def test_questions_split_where_a_new_question_word_opens_a_clause() -> None:
     ]
 
 
+def test_a_new_clause_may_open_with_a_preposition() -> None:
+    assert question_parts("The architect designed which bridge, and in what town?") == [
+        "The architect designed which bridge?",
+        "In what town?",
+    ]
+    assert question_parts("Who paid for it, and from which fund did the money come?") == [
+        "Who paid for it?",
+        "From which fund did the money come?",
+    ]
+
+
+def test_a_piece_that_asks_nothing_stays_with_the_piece_after_it() -> None:
+    """Before, "Besides a new roof" was read alone as a question and brought a sentence of its own."""
+    assert question_parts("Besides a new roof, what did the library get in 2004?") == []
+    assert question_parts("The council rebuilt the library; what did the architect add?") == []
+    assert question_parts("The council rebuilt it; who designed it, and when did it reopen?") == [
+        "The council rebuilt it, who designed it?",
+        "When did it reopen?",
+    ]
+
+
 def test_below_even_odds_a_further_sentence_does_not_join_however_low_the_threshold() -> None:
     at = OTHER.index("Ralph")
     unsure = [Reading(AT, AT + 14, 4.0, 1.0), Reading(at, at + 13, 1.0, 1.5)]  # P(answerable) 0.38
