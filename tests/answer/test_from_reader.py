@@ -49,6 +49,30 @@ def test_a_span_across_sentences_cites_both() -> None:
     assert out.citations[0].start == 28 and out.citations[0].end == len(DOC)
 
 
+def test_a_sentence_ending_in_a_colon_is_cited_with_the_next_one_in_its_passage() -> None:
+    """Before, "Speaking in Leeds, he told delegates:" was cited alone, without what he told them."""
+    text = "Speaking in Leeds, he told delegates: \u201cWe must act.\u201d He left at noon."
+    said, left = text.index("\u201cWe"), text.index("He left")
+    quoted = passage("c.txt", text, "c#0", [(0, said - 1), (said, left - 1), (left, len(text))])
+    vectors = {"c#0": candidate([[1, 0, 0], [0, 1, 0], [0, 0, 1]])}
+    at = text.index("Leeds")
+    out = compose([quoted], [Reading(at, at + 5, 9.0, 1.0)], vectors, {"c.txt": text}, Calibration(), 0.5, 3)
+    assert [(c.start, c.end) for c in out.citations] == [(0, left - 1)]
+    assert out.citations[0].quote == "Speaking in Leeds, he told delegates: \u201cWe must act.\u201d"
+    # the passage's last sentence has no next one in the passage: cited as it is
+    last = passage("d.txt", text[: said - 1], "d#0", [(0, said - 1)])
+    out = compose(
+        [last],
+        [Reading(at, at + 5, 9.0, 1.0)],
+        vectors | {"d#0": vectors["c#0"]},
+        {"d.txt": text},
+        Calibration(),
+        0.5,
+        3,
+    )
+    assert out.citations[0].quote == "Speaking in Leeds, he told delegates:"
+
+
 def test_below_the_threshold_it_refuses() -> None:
     readings = [Reading(AT, AT + 14, 1.0, 3.0)]  # "no answer" wins by 2
     out = compose([P1], readings, CANDIDATES, TEXTS, Calibration(), 0.5, 3)
