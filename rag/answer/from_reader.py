@@ -48,9 +48,7 @@ class _Found:
     vector: np.ndarray
 
 
-def _sentence_of(
-    p: Passage, c: Candidate, text: str, start: int, end: int
-) -> tuple[tuple[int, int], np.ndarray]:
+def _sentence_of(p: Passage, c: Candidate, start: int, end: int) -> tuple[tuple[int, int], np.ndarray]:
     """The passage's sentences covering start:end, as one range, and the first one's vector. A last
     sentence ending in a colon announces what follows ("…, he told delegates:", "Her recommendations
     include:"), and quoted alone it shows none of it: the passage's next sentence (the quote, the
@@ -59,24 +57,20 @@ def _sentence_of(
     if not inside:
         return (start, end), c.vector
     last = inside[-1]
-    a, b = p.sentences[last]
-    if text[a:b].rstrip().endswith(":") and last + 1 < len(p.sentences):
+    if c.sentences[last].endswith(":") and last + 1 < len(p.sentences):
         last += 1
     return (p.sentences[inside[0]][0], p.sentences[last][1]), c.sentence_vectors[inside[0]]
 
 
 def _found(
-    passages: list[Passage],
-    readings: list[Reading],
-    candidates: dict[str, Candidate],
-    document_text: dict[str, str],
+    passages: list[Passage], readings: list[Reading], candidates: dict[str, Candidate]
 ) -> list[_Found]:
     out = []
     for rank, (p, r) in enumerate(zip(passages, readings, strict=True)):
         if r.start is None or r.end is None:
             continue
         start, end = p.start + r.start, p.start + r.end
-        sentence, vector = _sentence_of(p, candidates[p.chunk_id], document_text[p.doc], start, end)
+        sentence, vector = _sentence_of(p, candidates[p.chunk_id], start, end)
         out.append(_Found(rank, p, r, start, end, sentence, vector))
     return out
 
@@ -97,7 +91,7 @@ def compose(
     best new span is offered next, then the other passages' spans. An offered span joins only if the
     reader finds an answer there (P(answerable) at least the threshold and `EVEN_ODDS`), it differs
     from the spans chosen, and its sentence is new."""
-    found = _found(passages, readings, candidates, document_text)
+    found = _found(passages, readings, candidates)
     if not found:
         return ReaderAnswer([], None, True, 0.0)
     margin = max(f.reading.margin for f in found)
@@ -130,9 +124,7 @@ def compose(
     # Each part brings its best span that is new: a part whose best span is the lead's own ("How many
     # children…" finds "Thousands" again) offers its next one ("64,000").
     for readings_of_part in parts:
-        for f in sorted(
-            _found(passages, readings_of_part, candidates, document_text), key=lambda x: -x.reading.score
-        ):
+        for f in sorted(_found(passages, readings_of_part, candidates), key=lambda x: -x.reading.score):
             if joins(f):
                 break
     for f in sorted((f for f in found if f is not lead), key=lambda f: -f.reading.score):

@@ -18,16 +18,21 @@ def passage(doc: str, text: str, chunk: str, sentences: list[tuple[int, int]]) -
     return Passage(1, 1.0, doc, chunk, 0, len(text), " ".join(text.split()), {}, tuple(sentences))
 
 
-def candidate(vectors: list[list[float]]) -> Candidate:
+def candidate(p: Passage, text: str, vectors: list[list[float]]) -> Candidate:
+    """The reranker's view of passage `p` of document `text`: its sentences as the pipeline gives them
+    (whitespace collapsed), one given vector per sentence."""
     v = np.array(vectors, dtype=np.float32)
     v /= np.linalg.norm(v, axis=1, keepdims=True)
-    return Candidate(0, "", [], v, v[0], 0.0, 0.0)
+    return Candidate(0, p.text, [" ".join(text[a:b].split()) for a, b in p.sentences], v, v[0], 0.0, 0.0)
 
 
 SENTENCES = [(0, 26), (28, 63), (64, len(DOC))]
 P1 = passage("a.txt", DOC, "a#0", SENTENCES)
 P2 = passage("b.txt", OTHER, "b#0", [(0, len(OTHER))])
-CANDIDATES = {"a#0": candidate([[1, 0, 0], [0, 1, 0], [0, 0, 1]]), "b#0": candidate([[1, 1, 0]])}
+CANDIDATES = {
+    "a#0": candidate(P1, DOC, [[1, 0, 0], [0, 1, 0], [0, 0, 1]]),
+    "b#0": candidate(P2, OTHER, [[1, 1, 0]]),
+}
 TEXTS = {"a.txt": DOC, "b.txt": OTHER}
 AT = DOC.index("John")
 
@@ -54,7 +59,7 @@ def test_a_sentence_ending_in_a_colon_is_cited_with_the_next_one_in_its_passage(
     text = "Speaking in Leeds, he told delegates: \u201cWe must act.\u201d He left at noon."
     said, left = text.index("\u201cWe"), text.index("He left")
     quoted = passage("c.txt", text, "c#0", [(0, said - 1), (said, left - 1), (left, len(text))])
-    vectors = {"c#0": candidate([[1, 0, 0], [0, 1, 0], [0, 0, 1]])}
+    vectors = {"c#0": candidate(quoted, text, [[1, 0, 0], [0, 1, 0], [0, 0, 1]])}
     at = text.index("Leeds")
     out = compose([quoted], [Reading(at, at + 5, 9.0, 1.0)], vectors, {"c.txt": text}, Calibration(), 0.5, 3)
     assert [(c.start, c.end) for c in out.citations] == [(0, left - 1)]
@@ -64,7 +69,7 @@ def test_a_sentence_ending_in_a_colon_is_cited_with_the_next_one_in_its_passage(
     out = compose(
         [last],
         [Reading(at, at + 5, 9.0, 1.0)],
-        vectors | {"d#0": vectors["c#0"]},
+        {"d#0": candidate(last, text, [[1, 0, 0]])},
         {"d.txt": text},
         Calibration(),
         0.5,
