@@ -20,6 +20,7 @@ from rag.answer import (
     Draft,
     Reader,
     Reading,
+    best_named,
     cited_before,
     compose_from_readings,
     missing_names,
@@ -194,12 +195,14 @@ class Engine:
         candidates: dict[str, Candidate] = {}
         if found.passages:
             candidates = self.pipeline.candidates_for(found)
+            # the evidence: passages from the documents naming most of what the question names
+            evidence = self._on_subject(query, found.passages)
             if self.span_reader is None:
-                composition = self._compose(question, query, found, candidates)
+                composition = self._compose(question, query, found, candidates, evidence)
             else:
-                composition, short = self._read(query, found.passages, candidates)
+                composition, short = self._read(query, evidence, candidates)
                 if composition.abstained and self.config.composer_fallback:
-                    composed = self._compose(question, query, found, candidates)
+                    composed = self._compose(question, query, found, candidates, evidence)
                     composition = composition if composed.abstained else composed
                 elif not composition.abstained and missing_numbers(question, found.passages):
                     # "the Children Act 2004" when the documents name only 1989: not in the documents
@@ -234,18 +237,24 @@ class Engine:
         return Draft(answer, candidates, started)
 
     def _compose(
-        self, question: str, query: str, found: Found, candidates: dict[str, Candidate]
+        self,
+        question: str,
+        query: str,
+        found: Found,
+        candidates: dict[str, Candidate],
+        evidence: list[Passage],
     ) -> Composition:
         """The sentence composer's answer: without a reader, or where the reader finds no span but the
         composer's evidence check passes ("What did she say about inspections?" asks for a sentence,
-        not the short span a reader trained on SQuAD looks for)."""
+        not the short span a reader trained on SQuAD looks for). Its check weighs every passage
+        retrieved, as it was calibrated; it quotes only the `evidence` (`_on_subject`)."""
         # A follow-up's answer must fit both what was asked and what it refers to.
         vector = found.vector if found.vector is not None else self.embedder.encode([query])[0]
         if query != question:
             blend = vector + self.embedder.encode([question])[0]
             vector = blend / np.linalg.norm(blend)
         weights = self.composer.term_weights(question, self.reader.lexical)
-        return self.composer.compose(vector, weights, found.passages, candidates, question)
+        return self.composer.compose(vector, weights, found.passages, candidates, question, evidence)
 
     def _read(
         self, question: str, passages: list[Passage], candidates: dict[str, Candidate]
@@ -262,8 +271,14 @@ class Engine:
         else:
             readings += self.span_reader.read(question, contexts[first:])
             first, unread = len(contexts), []
-        # a multi-part question's parts are read in the passages the whole question was read in
-        parts = [self.span_reader.read(part, contexts[:first]) + unread for part in question_parts(question)]
+        # a multi-part question's parts are read in the passages the whole question was read in, each
+        # part in those about what it names itself
+        parts = []
+        for part in question_parts(question):
+            named = best_named(part, [p.doc for p in passages[:first]], texts.__getitem__)
+            on = [i for i, p in enumerate(passages[:first]) if p.doc in named]
+            by_place = dict(zip(on, self.span_reader.read(part, [contexts[i] for i in on]), strict=True))
+            parts.append([by_place.get(i, UNREAD) for i in range(first)] + unread)
         readings += unread
         read = compose_from_readings(
             passages,
@@ -282,10 +297,21 @@ class Engine:
 
     def read(self, question: str, passages: list[Passage]) -> tuple[list[str], list[Reading]]:
         """The passages' source text (offsets into the file, not the collapsed chunk text) and the
-        reader's verdict on each; needs a reader (`reader` not "none")."""
+        reader's verdict on each, as `ask` reads them: UNREAD for those off the question's subject
+        (`_on_subject`); needs a reader (`reader` not "none")."""
         assert self.span_reader is not None
         contexts = _contexts(passages, {p.doc: self.reader.document_text(p.doc) for p in passages})
-        return contexts, self.span_reader.read(question, contexts)
+        on = {p.chunk_id for p in self._on_subject(question, passages)}
+        kept = [i for i, p in enumerate(passages) if p.chunk_id in on]
+        by_place = dict(zip(kept, self.span_reader.read(question, [contexts[i] for i in kept]), strict=True))
+        return contexts, [by_place.get(i, UNREAD) for i in range(len(passages))]
+
+    def _on_subject(self, question: str, passages: list[Passage]) -> list[Passage]:
+        """The passages from the documents naming the most of the question's names (`best_named`):
+        only they may answer it, by the reader or the composer. The rest stay in the answer's
+        passages, as retrieved."""
+        named = best_named(question, [p.doc for p in passages], self.reader.document_text)
+        return [p for p in passages if p.doc in named]
 
     def _k(self, k: int | None) -> int:
         k = self.config.k if k is None else k

@@ -8,7 +8,7 @@ from rag.answer.compose import REFUSAL, Composer, Composition, coverage, missing
 from rag.answer.conversation import cited_before, earlier_question, is_follow_up, resolve
 from rag.answer.draft import Draft
 from rag.answer.from_reader import compose as compose_from_readings
-from rag.answer.names import missing_names
+from rag.answer.names import best_named, missing_names
 from rag.answer.normalize import normalize_tokens
 from rag.answer.parts import question_parts
 from rag.answer.reader import DEFAULT_READER, UNREAD, Calibration, Reader, Reading
@@ -23,6 +23,7 @@ __all__ = [
     "Draft",
     "Reader",
     "Reading",
+    "best_named",
     "cited_before",
     "compose_from_readings",
     "coverage",

@@ -128,12 +128,16 @@ class Composer:
         passages: list[Passage],
         candidates: dict[str, Candidate],
         question: str = "",
+        evidence: list[Passage] | None = None,
     ) -> Composition:
+        """The best sentences of `evidence` (by default the passages themselves), or a refusal when
+        the evidence over all the `passages` retrieved is weaker than the threshold it was calibrated
+        with, a number asked is never named, or no sentence offers the kind of answer asked for."""
         confidence = self.confidence(question_vector, weights, passages, candidates)
         if confidence < self.threshold or missing_numbers(question, passages):
             return Composition(REFUSAL, [], True, confidence)
         sentences = self._sentences(
-            question_vector, self._sentence_weights(weights, question), passages, candidates
+            question_vector, self._sentence_weights(weights, question), evidence or passages, candidates
         )
         chosen = self._select(sentences)
         kind = expected_type(question)

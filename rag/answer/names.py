@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 # capitalised, not opening the question or one of its sentences
@@ -84,3 +84,18 @@ def missing_names(question: str, documents: Iterable[str]) -> list[str]:
         return bool(difflib.get_close_matches(plain, alike, 1, _CLOSE))
 
     return [n for n in missing if not found(n)]
+
+
+def best_named(question: str, documents: Iterable[str], text_of: Callable[[str], str]) -> set[str]:
+    """The documents that name the most of the question's names: the ones about what it asks. A
+    passage from another document is about something else ("Who spoke for the directors'
+    association about the Arthur and Star review?", read in an article on another review, finds that
+    review's spokesman, and a SQuAD-trained reader is surer of him than of the right one). A question
+    naming two things that two documents name one each keeps both; one naming nothing keeps all, and
+    no text is fetched (`text_of` may read a database)."""
+    ids = list(dict.fromkeys(documents))
+    if not question_names(question):
+        return set(ids)
+    missing = {doc: len(missing_names(question, [text_of(doc)])) for doc in ids}
+    fewest = min(missing.values(), default=0)
+    return {doc for doc, n in missing.items() if n == fewest}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.names import missing_names, question_names
+from rag.answer.names import best_named, missing_names, question_names
 
 DOCS = [
     "Sir Merrick Cockell, Chairman of the Local Government Association, spoke in Harrogate. "
@@ -45,3 +45,20 @@ def test_names_the_documents_never_hold_are_missing() -> None:
     assert missing_names("What did the NSPCC say to Cockell?", DOCS) == ["NSPCC"]
     assert missing_names("What did Kari Feynman say?", ["Karl Feynman spoke."]) == ["Kari"]  # short: exact
     assert missing_names("What did Cockell say?", []) == ["Cockell"]
+
+
+def test_the_documents_naming_most_of_the_question_are_its_subject() -> None:
+    """A document naming none of the question's names is about something else; two that name one
+    name each of a two-name question both stay; a question naming nothing reads no text."""
+    texts = {"lga": DOCS[0], "ofsted": DOCS[1], "none": "Councils look after children."}
+    assert best_named("Where did Cockell speak?", texts, texts.__getitem__) == {"lga"}
+    assert best_named("Did Cockell agree with Munn?", texts, texts.__getitem__) == {"lga", "ofsted"}
+    assert best_named("Who met Cockell in Harrogate?", ["ofsted", "none"], texts.__getitem__) == {
+        "ofsted",
+        "none",
+    }
+
+    def unread(doc: str) -> str:
+        raise AssertionError(f"{doc} was read")
+
+    assert best_named("who spoke first?", ["lga", "ofsted"], unread) == {"lga", "ofsted"}

@@ -211,8 +211,8 @@ def test_where_the_reader_finds_no_span_the_composers_sentences_answer(seed_engi
     alone = seed_engine.ask(question)
     assert alone.abstained and alone.short_answer is None
     assert not answered.abstained and answered.short_answer is None
-    assert "journey" in answered.answer and answered.citations
-    assert "002_325d7f82ffdefe65.txt" in {c.doc for c in answered.citations}
+    assert {c.doc for c in answered.citations} == {"002_325d7f82ffdefe65.txt"}  # hers, Munro's not
+    assert any("is a good one" in c.quote for c in answered.citations)
 
 
 def test_a_passage_reads_the_same_whatever_is_read_beside_it(seed_engine: Engine) -> None:
