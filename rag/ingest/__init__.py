@@ -6,7 +6,7 @@ keeps the prose and drops page furniture (by `repeated_keys`, `furniture_keys`; 
 STRUCTURED_KINDS keep every paragraph), `chunk_document` cuts what is left into overlapping
 passages with their sentence spans."""
 
-from rag.ingest.chunk import chunk_document, collapse, split_sentences
+from rag.ingest.chunk import CHUNKER_VERSION, chunk_document, collapse, split_sentences
 from rag.ingest.clean import CLEANER_VERSION, classify, furniture_keys, repeated_keys
 from rag.ingest.formats import STRUCTURED_KINDS
 from rag.ingest.formats.ocr import OcrUnavailable
@@ -14,6 +14,7 @@ from rag.ingest.formats.page_view import VIEW_KINDS, PageView, page_view
 from rag.ingest.load import KINDS, RawFile, discover, load, parse, read_file
 
 __all__ = [
+    "CHUNKER_VERSION",
     "CLEANER_VERSION",
     "KINDS",
     "STRUCTURED_KINDS",

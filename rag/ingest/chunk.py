@@ -17,6 +17,8 @@ from typing import Any
 from rag.types import Chunk, Document, Paragraph
 
 TokenCounter = Callable[[list[str]], list[int]]
+# 2: a lead-in ending in ":" never ends a chunk; it opens the next, with what it announces
+CHUNKER_VERSION = "2"
 _WS = re.compile(r"\s+")
 _NONSPACE = re.compile(r"\S+")
 
@@ -34,6 +36,7 @@ class _Unit:
     tokens: int
     para: int
     heading: bool
+    lead_in: bool = False  # ends in ":", announcing what follows ("Her recommendations include:")
 
 
 @lru_cache(maxsize=1)
@@ -158,7 +161,7 @@ def _units(text: str, run: list[Paragraph], limit: int, count: TokenCounter) -> 
     units: list[_Unit] = []
     for (s, e, para, heading), size in zip(spans, sizes, strict=True):
         if size <= limit:
-            units.append(_Unit(s, e, size, para, heading))
+            units.append(_Unit(s, e, size, para, heading, text[s:e].rstrip().endswith(":")))
             continue
         for ps, pe in _split_long(text, s, e, limit, count):
             units.append(_Unit(ps, pe, count([text[ps:pe]])[0], para, False))
@@ -166,7 +169,9 @@ def _units(text: str, run: list[Paragraph], limit: int, count: TokenCounter) -> 
 
 
 def _pack(units: list[_Unit], max_tokens: int, overlap: int) -> list[list[_Unit]]:
-    """Greedy packing that prefers paragraph boundaries and starts sections at their headings."""
+    """Greedy packing that prefers paragraph boundaries and starts sections at their headings. A
+    chunk never ends on a lead-in ending in ":" (where it fits, it opens the next chunk instead):
+    cut off from what it announces, it would be cited alone, saying nothing ("He told delegates:")."""
     para_tokens: dict[int, int] = {}
     for u in units:
         para_tokens[u.para] = para_tokens.get(u.para, 0) + u.tokens
@@ -179,17 +184,31 @@ def _pack(units: list[_Unit], max_tokens: int, overlap: int) -> list[list[_Unit]
         half = used >= max_tokens // 2
         para_wont_fit = new_para and used + para_tokens[u.para] > max_tokens
         if current and (full or (new_para and half and (u.heading or para_wont_fit))):
+            opening = _trailing_lead_ins(current, max_tokens - u.tokens)
+            current = current[: len(current) - len(opening)]
             groups.append(current)
-            carry = [] if u.heading else current[-overlap:] if overlap else []
+            carry = [] if u.heading or opening else current[-overlap:] if overlap else []
             carry = [c for c in carry if not c.heading]
             while carry and sum(c.tokens for c in carry) + u.tokens > max_tokens:
                 carry = carry[1:]
+            carry += opening
             current, used = list(carry), sum(c.tokens for c in carry)
         current.append(u)
         used += u.tokens
     if current:
         groups.append(current)
     return groups
+
+
+def _trailing_lead_ins(current: list[_Unit], room: int) -> list[_Unit]:
+    """The lead-ins ending `current` that move to the next chunk: as many as fit in `room` word
+    pieces, and never the chunk's only text."""
+    n = 0
+    while (
+        n + 1 < len(current) and current[-n - 1].lead_in and sum(c.tokens for c in current[-n - 1 :]) <= room
+    ):
+        n += 1
+    return current[len(current) - n :]
 
 
 def chunk_document(

@@ -19,8 +19,9 @@ from rag.store.generations import MANIFEST
 FORMAT = 3  # 2: BM25 stored with each generation; 3: locators of documents and chunks
 BM25 = "bm25"
 DB, VECTORS, CURRENT, LOCK = "rag.sqlite", "vectors.faiss", "CURRENT", ".lock"
-# What an index built before a setting existed was built with: torch ran every encoder before "encoder".
-BEFORE_SETTINGS = {"encoder": "torch"}
+# What an index built before a setting existed was built with: torch ran every encoder before "encoder",
+# the first chunker before "chunker".
+BEFORE_SETTINGS = {"encoder": "torch", "chunker": "1"}
 
 
 def sha256_file(path: Path) -> str:

@@ -99,6 +99,21 @@ def test_overlap_repeats_one_sentence_between_neighbours(embedder: Embedder) -> 
         assert b.sentences[0] == a.sentences[-1]
 
 
+def test_a_lead_in_ending_in_a_colon_stays_with_what_it_announces(embedder: Embedder) -> None:
+    """ "He told delegates:" at a chunk's end would be cited alone, without what he told them: it
+    opens the next chunk instead, and no text is lost."""
+    sentences = [
+        f"Speaker {i} addressed the conference and told delegates:" if i % 4 == 3 else f"Point {i} was made."
+        for i in range(81)
+    ]
+    text = "\n\n".join(sentences)  # each its own paragraph, as a speech's lead-in is on a web page
+    chunks = chunk_document(make_doc(text), all_kept(text), embedder.count_tokens, 40, 1)
+    assert_chunks_valid(text, chunks, embedder, 40)
+    assert all(covered(chunks, len(text))[i] or text[i].isspace() for i in range(len(text)))
+    lead_ins = [s for c in chunks for s in c.sentences if text[s[0] : s[1]].endswith(":")]
+    assert lead_ins and all(not text[c.start : c.end].endswith(":") for c in chunks)
+
+
 def test_hard_wrapped_lines_do_not_end_sentences() -> None:
     text = "Each agency would have a duty to\npool staff and resources as necessary. Next one."
     spans = split_sentences(text, 0, len(text))

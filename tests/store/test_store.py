@@ -10,9 +10,11 @@ import faiss
 import pytest
 
 from rag.config import Config
-from rag.store import IndexReader
+from rag.errors import UserError
+from rag.store import IndexReader, check_settings
 from rag.store import faiss_kind as store
 from rag.store.indexer import build_index
+from rag.store.manifest import FORMAT
 from tests.conftest import SEEDS
 
 
@@ -53,3 +55,12 @@ def test_auto_is_exact_when_small_and_ivf_past_the_threshold(
     shrunk = build_index([docs], config)
     kind, total = _base(config)
     assert isinstance(kind, faiss.IndexFlatIP) and total == shrunk.chunks < report.chunks - 5
+
+
+def test_an_index_from_before_the_chunker_setting_asks_for_a_rebuild(tmp_path: Path) -> None:
+    """Its chunks may end on a lead-in ("He told delegates:") that the chunker now keeps with what
+    follows: its passages are not the ones this version cuts."""
+    wanted = Config().index_settings()
+    old = {k: v for k, v in wanted.items() if k != "chunker"}
+    with pytest.raises(UserError, match=r"chunker: '1' → '2'.*rag index --rebuild"):
+        check_settings({"format": FORMAT, "settings": old}, wanted, tmp_path)
