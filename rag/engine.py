@@ -20,6 +20,7 @@ from rag.answer import (
     Draft,
     Reader,
     Reading,
+    as_question,
     best_named,
     cited_before,
     compose_from_readings,
@@ -182,8 +183,9 @@ class Engine:
         """The extractive answer, and the sentence vectors a generator's answer is checked with."""
         started = time.perf_counter()
         question = clean_question(question)
-        query = resolve(question, history)
-        sources = cited_before(question, history)
+        asked = as_question(question)  # a request ("Tell me which…") read as the question it asks
+        query = resolve(asked, history)
+        sources = cited_before(asked, history)
         if sources:  # retrieve deeper, then keep the earlier answer's documents
             k = self._k(k)
             found = prefer(self.pipeline.retrieve(query, max(k, self.config.rerank_candidates)), sources, k)
@@ -198,19 +200,19 @@ class Engine:
             # the evidence: passages from the documents naming most of what the question names
             evidence = self._on_subject(query, found.passages)
             if self.span_reader is None:
-                composition = self._compose(question, query, found, candidates, evidence)
+                composition = self._compose(asked, query, found, candidates, evidence)
             else:
                 composition, short = self._read(query, evidence, candidates)
                 if composition.abstained and self.config.composer_fallback:
-                    composed = self._compose(question, query, found, candidates, evidence)
+                    composed = self._compose(asked, query, found, candidates, evidence)
                     composition = composition if composed.abstained else composed
-                elif not composition.abstained and missing_numbers(question, found.passages):
+                elif not composition.abstained and missing_numbers(asked, found.passages):
                     # "the Children Act 2004" when the documents name only 1989: not in the documents
                     # (the composer's own answers pass the same check)
                     composition, short = Composition(REFUSAL, [], True, composition.confidence), None
             # read lazily: a question naming nothing needs no document
             documents = (self.reader.document_text(d) for d in dict.fromkeys(p.doc for p in found.passages))
-            if not composition.abstained and missing_names(question, documents):
+            if not composition.abstained and missing_names(asked, documents):
                 # "Who chairs the Child Safeguarding Practice Review Panel?" over documents that never
                 # name that panel: whatever chair they name is not its chair
                 composition, short = Composition(REFUSAL, [], True, composition.confidence), None

@@ -186,3 +186,13 @@ def test_a_passage_from_a_document_about_something_else_is_not_quoted(engine: En
     assert answer.citations and {p.doc for p in answer.passages} != {c.doc for c in answer.citations}
     for c in answer.citations:
         assert "Arthur and Star" in (SEEDS / c.doc).read_text(encoding="utf-8")
+
+
+def test_a_request_is_answered_as_the_question_it_asks(engine: Engine) -> None:
+    """The reader learnt from questions: "Tell me who…" is read as "Who…?", so both get one answer,
+    as sure of it."""
+    request = engine.ask("Tell me who chaired the public inquiry into Cleveland.")
+    question = engine.ask("Who chaired the public inquiry into Cleveland?")
+    assert request.question.startswith("Tell me")  # the user's words are kept
+    assert not request.abstained and request.short_answer == question.short_answer
+    assert request.confidence == question.confidence

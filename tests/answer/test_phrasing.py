@@ -1,0 +1,43 @@
+"""Requests worded as commands are read as the questions they ask; questions are left alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer.phrasing import as_question
+
+
+@pytest.mark.parametrize(
+    ("request_", "question"),
+    [
+        (
+            "Tell me which children Munn fears could lose support.",
+            "Which children Munn fears could lose support?",
+        ),
+        ("Could you please tell me who chairs the LGA?", "Who chairs the LGA?"),
+        ("I'd like to know when it opened.", "When it opened?"),
+        ("Do you know where the conference was held", "Where the conference was held?"),
+        ("Explain why the review was ordered!", "Why the review was ordered?"),
+        (
+            "List the bodies pushing for a duty to co-operate.",
+            "What are the bodies pushing for a duty to co-operate?",
+        ),
+        ("Give me all the figures for 2012", "What are all the figures for 2012?"),
+    ],
+)
+def test_a_request_is_read_as_its_question(request_: str, question: str) -> None:
+    assert as_question(request_) == question
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Who chairs it?",
+        "Tell me about Munro.",  # no question inside to read instead
+        "Listening to the children, what did they find?",
+        "Named after whom was the act?",
+        "Which list of bodies did they give?",
+    ],
+)
+def test_questions_and_other_requests_are_left_alone(text: str) -> None:
+    assert as_question(text) == text
