@@ -189,10 +189,11 @@ def test_a_passage_from_a_document_about_something_else_is_not_quoted(engine: En
 
 
 def test_a_request_is_answered_as_the_question_it_asks(engine: Engine) -> None:
-    """The reader learnt from questions: "Tell me who…" is read as "Who…?", so both get one answer,
-    as sure of it."""
-    request = engine.ask("Tell me who chaired the public inquiry into Cleveland.")
+    """The reader learnt from questions: "Tell me who…" is read as "Who…?", and a question typed
+    without its "?" with it, so all three get one answer, as sure of it."""
     question = engine.ask("Who chaired the public inquiry into Cleveland?")
-    assert request.question.startswith("Tell me")  # the user's words are kept
-    assert not request.abstained and request.short_answer == question.short_answer
-    assert request.confidence == question.confidence
+    for typed in ("Tell me who chaired the public inquiry into Cleveland.", question.question[:-1]):
+        answer = engine.ask(typed)
+        assert answer.question == typed  # the user's words are kept
+        assert not answer.abstained and answer.short_answer == question.short_answer
+        assert answer.confidence == question.confidence

@@ -4,7 +4,9 @@ The reader learnt from SQuAD's crowd-written questions, which are never commands
 of the same span asked as one: prefixing "Tell me" to the SQuAD calibration half's wh-questions
 doubled its false refusals (3.0% to 6.0%). Users write requests as often as questions, so the
 request's wording is taken off before the question is read: "Could you tell me who chairs it?"
-is read as "Who chairs it?", "List the bodies that…" as "What are the bodies that…?".
+is read as "Who chairs it?", "List the bodies that…" as "What are the bodies that…?". Every
+question SQuAD's writers wrote ends in "?", and one typed without it reads worse (the same half with
+its question marks taken off: short F1 0.609 to 0.590), so it gets one.
 """
 
 from __future__ import annotations
@@ -28,14 +30,15 @@ _LISTING = re.compile(
 
 
 def as_question(text: str) -> str:
-    """`text` as a question if it is a request ("Tell me which…", "List the…"); else unchanged."""
+    """`text` as a question: a request ("Tell me which…", "List the…") as the question it asks, and
+    ending in "?" however it was typed."""
     asking = _ASKING.match(text)
+    listing = None if asking else _LISTING.match(text)
     if asking:
-        rest = text[asking.end() :]
-    else:
-        listing = _LISTING.match(text)
-        if not listing:
-            return text
-        rest = "what are " + text[listing.end() :]
-    rest = rest.rstrip().rstrip(".!?").rstrip()
-    return rest[0].upper() + rest[1:] + "?" if rest else text
+        text = text[asking.end() :]
+    elif listing:
+        text = "what are " + text[listing.end() :]
+    rest = text.rstrip().rstrip(".!?").rstrip()
+    if not rest:
+        return text
+    return (rest[0].upper() + rest[1:] if asking or listing else rest) + "?"

@@ -1,4 +1,5 @@
-"""Requests worded as commands are read as the questions they ask; questions are left alone."""
+"""Requests worded as commands are read as the questions they ask, every question ends in "?", and
+nothing else changes."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ from rag.answer.phrasing import as_question
             "What are the bodies pushing for a duty to co-operate?",
         ),
         ("Give me all the figures for 2012", "What are all the figures for 2012?"),
+        ("who chaired the inquiry", "who chaired the inquiry?"),  # typed without its "?"
+        ("When did it open.", "When did it open?"),
     ],
 )
 def test_a_request_is_read_as_its_question(request_: str, question: str) -> None:
@@ -33,11 +36,11 @@ def test_a_request_is_read_as_its_question(request_: str, question: str) -> None
     "text",
     [
         "Who chairs it?",
-        "Tell me about Munro.",  # no question inside to read instead
+        "Tell me about Munro.",  # no question inside to read instead (a "?" is all it gains)
         "Listening to the children, what did they find?",
         "Named after whom was the act?",
         "Which list of bodies did they give?",
     ],
 )
 def test_questions_and_other_requests_are_left_alone(text: str) -> None:
-    assert as_question(text) == text
+    assert as_question(text).rstrip("?") == text.rstrip("?.")
