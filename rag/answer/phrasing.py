@@ -6,7 +6,9 @@ doubled its false refusals (3.0% to 6.0%). Users write requests as often as ques
 request's wording is taken off before the question is read: "Could you tell me who chairs it?"
 is read as "Who chairs it?", "List the bodies that…" as "What are the bodies that…?". Every
 question SQuAD's writers wrote ends in "?", and one typed without it reads worse (the same half with
-its question marks taken off: short F1 0.609 to 0.590), so it gets one.
+its question marks taken off: short F1 0.609 to 0.590), so it gets one. Chat before the question
+("Hi, quick question: …") goes too: before the same half's questions it raised false refusals from
+3.0% to 7.7%.
 """
 
 from __future__ import annotations
@@ -14,6 +16,13 @@ from __future__ import annotations
 import re
 
 _WH = r"(?:what|which|who|whom|whose|when|where|why|how)\b"
+# chat before the question: "Hi,", "Thanks!", "OK, one more question:" ("so", "and" and "also" are
+# left, since they mark a follow-up)
+_GREETING = re.compile(
+    r"^\W*(?:(?:hi|hello|hey|ok(?:ay)?|thanks|thank\s+you)\s*[,.!:;-]+\s*)*"
+    r"(?:(?:a\s+|one\s+)?(?:quick\s+|last\s+|another\s+|more\s+)*question\s*[:,-]\s*)?",
+    re.IGNORECASE,
+)
 # a polite or indirect opening before a wh-clause: "Tell me", "Can you tell me", "I'd like to know"
 _ASKING = re.compile(
     r"^\W*(?:please\s+)?(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?)?"
@@ -32,6 +41,9 @@ _LISTING = re.compile(
 def as_question(text: str) -> str:
     """`text` as a question: a request ("Tell me which…", "List the…") as the question it asks, and
     ending in "?" however it was typed."""
+    greeting = _GREETING.match(text)
+    if greeting and greeting.end() < len(text):
+        text = text[greeting.end() :]
     asking = _ASKING.match(text)
     listing = None if asking else _LISTING.match(text)
     if asking:

@@ -24,6 +24,9 @@ from rag.answer.phrasing import as_question
             "What are the bodies pushing for a duty to co-operate?",
         ),
         ("Give me all the figures for 2012", "What are all the figures for 2012?"),
+        ("Hi, quick question: who chaired it?", "who chaired it?"),  # the chat before it
+        ("OK, one more question - tell me who chaired it.", "Who chaired it?"),
+        ("Thanks. And what about 2013?", "And what about 2013?"),  # "and" marks a follow-up: it stays
         ("who chaired the inquiry", "who chaired the inquiry?"),  # typed without its "?"
         ("When did it open.", "When did it open?"),
     ],
@@ -40,6 +43,8 @@ def test_a_request_is_read_as_its_question(request_: str, question: str) -> None
         "Listening to the children, what did they find?",
         "Named after whom was the act?",
         "Which list of bodies did they give?",
+        "Great Britain is what?",
+        "Hiring: who does it?",
     ],
 )
 def test_questions_and_other_requests_are_left_alone(text: str) -> None:
