@@ -299,9 +299,11 @@ class Engine:
 
     def read(self, question: str, passages: list[Passage]) -> tuple[list[str], list[Reading]]:
         """The passages' source text (offsets into the file, not the collapsed chunk text) and the
-        reader's verdict on each, as `ask` reads them: UNREAD for those off the question's subject
-        (`_on_subject`); needs a reader (`reader` not "none")."""
+        reader's verdict on each, as `ask` reads them: a request as its question (`as_question`),
+        UNREAD for those off the question's subject (`_on_subject`); needs a reader (`reader` not
+        "none")."""
         assert self.span_reader is not None
+        question = as_question(question)
         contexts = _contexts(passages, {p.doc: self.reader.document_text(p.doc) for p in passages})
         on = {p.chunk_id for p in self._on_subject(question, passages)}
         kept = [i for i, p in enumerate(passages) if p.chunk_id in on]
