@@ -28,6 +28,7 @@ from rag.answer import (
     missing_numbers,
     question_parts,
     resolve,
+    without_joining_words,
 )
 from rag.config import Config
 from rag.errors import UserError
@@ -263,6 +264,7 @@ class Engine:
     ) -> tuple[Composition, ShortAnswer | None]:
         """The reader's answer over the passages, as the composer's Composition plus the short answer."""
         assert self.span_reader is not None
+        question = without_joining_words(question)
         texts = {p.doc: self.reader.document_text(p.doc) for p in passages}
         contexts = _contexts(passages, texts)
         first = self.config.reader_first or len(contexts)
@@ -299,11 +301,12 @@ class Engine:
 
     def read(self, question: str, passages: list[Passage]) -> tuple[list[str], list[Reading]]:
         """The passages' source text (offsets into the file, not the collapsed chunk text) and the
-        reader's verdict on each, as `ask` reads them: a request as its question (`as_question`),
+        reader's verdict on each, as `ask` reads them: a request as its question (`as_question`,
+        `without_joining_words`),
         UNREAD for those off the question's subject (`_on_subject`); needs a reader (`reader` not
         "none")."""
         assert self.span_reader is not None
-        question = as_question(question)
+        question = without_joining_words(as_question(question))
         contexts = _contexts(passages, {p.doc: self.reader.document_text(p.doc) for p in passages})
         on = {p.chunk_id for p in self._on_subject(question, passages)}
         kept = [i for i, p in enumerate(passages) if p.chunk_id in on]

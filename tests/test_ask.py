@@ -189,10 +189,15 @@ def test_a_passage_from_a_document_about_something_else_is_not_quoted(engine: En
 
 
 def test_a_request_is_answered_as_the_question_it_asks(engine: Engine) -> None:
-    """The reader learnt from questions: "Tell me who…" is read as "Who…?", and a question typed
-    without its "?" with it, so all three get one answer, as sure of it."""
+    """The reader learnt from questions: "Tell me who…" is read as "Who…?", a question typed
+    without its "?" with it, and one opening with "So" without that, so all get one answer, as sure
+    of it."""
     question = engine.ask("Who chaired the public inquiry into Cleveland?")
-    for typed in ("Tell me who chaired the public inquiry into Cleveland.", question.question[:-1]):
+    for typed in (
+        "Tell me who chaired the public inquiry into Cleveland.",
+        question.question[:-1],
+        "So who chaired the public inquiry into Cleveland?",
+    ):
         answer = engine.ask(typed)
         assert answer.question == typed  # the user's words are kept
         assert not answer.abstained and answer.short_answer == question.short_answer

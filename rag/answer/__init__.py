@@ -11,7 +11,7 @@ from rag.answer.from_reader import compose as compose_from_readings
 from rag.answer.names import best_named, missing_names
 from rag.answer.normalize import normalize_tokens
 from rag.answer.parts import question_parts
-from rag.answer.phrasing import as_question
+from rag.answer.phrasing import as_question, without_joining_words
 from rag.answer.reader import DEFAULT_READER, UNREAD, Calibration, Reader, Reading
 
 __all__ = [
@@ -38,4 +38,5 @@ __all__ = [
     "offers",
     "question_parts",
     "resolve",
+    "without_joining_words",
 ]

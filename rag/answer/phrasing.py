@@ -8,7 +8,9 @@ is read as "Who chairs it?", "List the bodies that…" as "What are the bodies t
 question SQuAD's writers wrote ends in "?", and one typed without it reads worse (the same half with
 its question marks taken off: short F1 0.609 to 0.590), so it gets one. Chat before the question
 ("Hi, quick question: …") goes too: before the same half's questions it raised false refusals from
-3.0% to 7.7%.
+3.0% to 7.7%. "So", "and", "also" opening a question mark a follow-up, so they stay for
+`rag.answer.conversation`, and only the reader goes without them (`without_joining_words`): before
+the same half's questions "So" cut short F1 from 0.610 to 0.598, 0.613 without it.
 """
 
 from __future__ import annotations
@@ -54,3 +56,14 @@ def as_question(text: str) -> str:
     if not rest:
         return text
     return (rest[0].upper() + rest[1:] if asking or listing else rest) + "?"
+
+
+# a word joining the question to the conversation: it marks a follow-up (rag.answer.conversation),
+# but is nothing the reader can match in a passage
+_JOINING = re.compile(r"^\W*(?:(?:so|and|also|but|then|well|now|ok(?:ay)?)\s*[,.]?\s+)+(?=\w)", re.IGNORECASE)
+
+
+def without_joining_words(question: str) -> str:
+    """The question as the reader reads it: "So who chaired it?" as "who chaired it?", once the
+    follow-up it marks has been resolved."""
+    return _JOINING.sub("", question)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.phrasing import as_question
+from rag.answer.phrasing import as_question, without_joining_words
 
 
 @pytest.mark.parametrize(
@@ -49,3 +49,18 @@ def test_a_request_is_read_as_its_question(request_: str, question: str) -> None
 )
 def test_questions_and_other_requests_are_left_alone(text: str) -> None:
     assert as_question(text).rstrip("?") == text.rstrip("?.")
+
+
+@pytest.mark.parametrize(
+    ("question", "read"),
+    [
+        ("So who chaired it?", "who chaired it?"),
+        ("OK so, when did it open?", "when did it open?"),
+        ("And in 2013? Munro review", "in 2013? Munro review"),  # a follow-up, resolved already
+        ("Well-known figures: who were they?", "Well-known figures: who were they?"),
+        ("Sober voters: who?", "Sober voters: who?"),
+    ],
+)
+def test_the_words_joining_a_question_to_the_chat_are_not_read(question: str, read: str) -> None:
+    """ "So", "and", "also" mark a follow-up, but no passage holds them: the reader goes without."""
+    assert without_joining_words(question) == read
