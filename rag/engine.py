@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -195,15 +196,16 @@ class Engine:
         composing = time.perf_counter()
         composition = Composition(REFUSAL, [], True, 0.0)
         short: ShortAnswer | None = None
+        text_of = cache(self.reader.document_text)  # each document fetched once a question, if at all
         candidates: dict[str, Candidate] = {}
         if found.passages:
             candidates = self.pipeline.candidates_for(found)
             # the evidence: passages from the documents naming most of what the question names
-            evidence = self._on_subject(query, found.passages)
+            evidence = self._on_subject(query, found.passages, text_of)
             if self.span_reader is None:
                 composition = self._compose(asked, query, found, candidates, evidence)
             else:
-                composition, short = self._read(query, evidence, candidates)
+                composition, short = self._read(query, evidence, candidates, text_of)
                 if composition.abstained and self.config.composer_fallback:
                     composed = self._compose(asked, query, found, candidates, evidence)
                     composition = composition if composed.abstained else composed
@@ -212,7 +214,7 @@ class Engine:
                     # (the composer's own answers pass the same check)
                     composition, short = Composition(REFUSAL, [], True, composition.confidence), None
             # read lazily: a question naming nothing needs no document
-            documents = (self.reader.document_text(d) for d in dict.fromkeys(p.doc for p in found.passages))
+            documents = (text_of(d) for d in dict.fromkeys(p.doc for p in found.passages))
             if not composition.abstained and missing_names(asked, documents):
                 # "Who chairs the Child Safeguarding Practice Review Panel?" over documents that never
                 # name that panel: whatever chair they name is not its chair
@@ -260,12 +262,16 @@ class Engine:
         return self.composer.compose(vector, weights, found.passages, candidates, question, evidence)
 
     def _read(
-        self, question: str, passages: list[Passage], candidates: dict[str, Candidate]
+        self,
+        question: str,
+        passages: list[Passage],
+        candidates: dict[str, Candidate],
+        text_of: Callable[[str], str],
     ) -> tuple[Composition, ShortAnswer | None]:
         """The reader's answer over the passages, as the composer's Composition plus the short answer."""
         assert self.span_reader is not None
         question = without_joining_words(question)
-        texts = {p.doc: self.reader.document_text(p.doc) for p in passages}
+        texts = {p.doc: text_of(p.doc) for p in passages}
         contexts = _contexts(passages, texts)
         first = self.config.reader_first or len(contexts)
         readings = self.span_reader.read(question, contexts[:first])
@@ -277,12 +283,10 @@ class Engine:
             first, unread = len(contexts), []
         # a multi-part question's parts are read in the passages the whole question was read in, each
         # part in those about what it names itself
-        parts = []
-        for part in question_parts(question):
-            named = best_named(part, [p.doc for p in passages[:first]], texts.__getitem__)
-            on = [i for i, p in enumerate(passages[:first]) if p.doc in named]
-            by_place = dict(zip(on, self.span_reader.read(part, [contexts[i] for i in on]), strict=True))
-            parts.append([by_place.get(i, UNREAD) for i in range(first)] + unread)
+        parts = [
+            self._read_on_subject(part, passages[:first], contexts[:first], text_of) + unread
+            for part in question_parts(question)
+        ]
         readings += unread
         read = compose_from_readings(
             passages,
@@ -302,22 +306,31 @@ class Engine:
     def read(self, question: str, passages: list[Passage]) -> tuple[list[str], list[Reading]]:
         """The passages' source text (offsets into the file, not the collapsed chunk text) and the
         reader's verdict on each, as `ask` reads them: a request as its question (`as_question`,
-        `without_joining_words`),
-        UNREAD for those off the question's subject (`_on_subject`); needs a reader (`reader` not
-        "none")."""
-        assert self.span_reader is not None
+        `without_joining_words`), UNREAD for those off the question's subject (`_on_subject`); needs a
+        reader (`reader` not "none")."""
         question = without_joining_words(as_question(question))
-        contexts = _contexts(passages, {p.doc: self.reader.document_text(p.doc) for p in passages})
-        on = {p.chunk_id for p in self._on_subject(question, passages)}
+        text_of = cache(self.reader.document_text)
+        contexts = _contexts(passages, {p.doc: text_of(p.doc) for p in passages})
+        return contexts, self._read_on_subject(question, passages, contexts, text_of)
+
+    def _read_on_subject(
+        self, question: str, passages: list[Passage], contexts: list[str], text_of: Callable[[str], str]
+    ) -> list[Reading]:
+        """The reader's verdict on each of `contexts` (the passages' text) that comes from a document
+        `_on_subject` keeps; UNREAD, and not read, for the rest."""
+        assert self.span_reader is not None
+        on = {p.chunk_id for p in self._on_subject(question, passages, text_of)}
         kept = [i for i, p in enumerate(passages) if p.chunk_id in on]
         by_place = dict(zip(kept, self.span_reader.read(question, [contexts[i] for i in kept]), strict=True))
-        return contexts, [by_place.get(i, UNREAD) for i in range(len(passages))]
+        return [by_place.get(i, UNREAD) for i in range(len(passages))]
 
-    def _on_subject(self, question: str, passages: list[Passage]) -> list[Passage]:
+    def _on_subject(
+        self, question: str, passages: list[Passage], text_of: Callable[[str], str]
+    ) -> list[Passage]:
         """The passages from the documents naming the most of the question's names (`best_named`):
         only they may answer it, by the reader or the composer. The rest stay in the answer's
         passages, as retrieved."""
-        named = best_named(question, [p.doc for p in passages], self.reader.document_text)
+        named = best_named(question, [p.doc for p in passages], text_of)
         return [p for p in passages if p.doc in named]
 
     def _k(self, k: int | None) -> int:
