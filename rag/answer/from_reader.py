@@ -98,11 +98,15 @@ def compose(
     confidence = calibration.probability(margin)
     if confidence < threshold:
         return ReaderAnswer([], None, True, confidence)
+
     # Both the reranker's order and the reader's margin (the span's logit over "no answer", comparable
     # across passages where the raw span score is not) say which passage answers; a lower-ranked
     # passage leads only when its margin beats the higher one's by `rank_penalty` a place.
+    def standing(f: _Found) -> float:
+        return f.reading.margin - rank_penalty * f.rank
+
     accepted = [f for f in found if calibration.accepts(f.reading, threshold)]
-    lead = max(accepted, key=lambda f: f.reading.margin - rank_penalty * f.rank)
+    lead = max(accepted, key=standing)
     chosen = [lead]
 
     def joins(f: _Found) -> bool:
@@ -121,10 +125,14 @@ def compose(
         chosen.append(f)
         return True
 
-    # Each part brings its best span that is new: a part whose best span is the lead's own ("How many
-    # children…" finds "Thousands" again) offers its next one ("64,000").
+    # Each part brings its best span that is new, "best" as for the lead: a part whose best span is the
+    # lead's own ("How many children…" finds "Thousands" again) offers its next one ("64,000"). By the
+    # raw span score instead, a part asked in several passages of one article ("…, and what is the
+    # span of the Early Cretaceous?") took the lower passage's "100 million to 65 million years"
+    # (the Late Cretaceous) over the top one's answer: two-part questions of the SQuAD calibration
+    # half held both facts 0.587 -> 0.657 of the time.
     for readings_of_part in parts:
-        for f in sorted(_found(passages, readings_of_part, candidates), key=lambda x: -x.reading.score):
+        for f in sorted(_found(passages, readings_of_part, candidates), key=standing, reverse=True):
             if joins(f):
                 break
     for f in sorted((f for f in found if f is not lead), key=lambda f: -f.reading.score):

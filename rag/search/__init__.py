@@ -2,7 +2,7 @@
 search, BM25), fuses their lists (`rrf` or `weighted`) and reranks the fused candidates (the reranker
 `make_reranker` makes), giving `Found`: the passages with every stage's score."""
 
-from rag.search.pipeline import Found, SearchPipeline, prefer
+from rag.search.pipeline import Found, SearchPipeline, joined, prefer
 from rag.search.rerank import (
     Candidate,
     CrossEncoderReranker,
@@ -23,6 +23,7 @@ __all__ = [
     "SentenceReranker",
     "Weights",
     "dense_search",
+    "joined",
     "make_reranker",
     "prefer",
     "rrf",

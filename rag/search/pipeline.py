@@ -39,6 +39,23 @@ def prefer(found: Found, sources: set[str], k: int) -> Found:
     return replace(found, passages=passages)
 
 
+def joined(found: Found, more: list[Found], each: int) -> Found:
+    """`found` with up to `each` passages of every other run in `more` that it lacks, after its own:
+    the passages a multi-part question's parts find on their own ("When did it open, and who paid for
+    it?" may find the payer only when asked alone)."""
+    passages, candidates = list(found.passages), list(found.candidates)
+    have = {p.row for p in passages}
+    timings = dict(found.timings_ms)
+    for other in more:
+        new = [p for p in other.passages if p.row not in have][:each]
+        have |= {p.row for p in new}
+        passages += [replace(p, rank=rank) for rank, p in enumerate(new, start=len(passages) + 1)]
+        candidates += [c for c in other.candidates if c.row in {p.row for p in new}]
+        for stage, ms in other.timings_ms.items():
+            timings[stage] = round(timings.get(stage, 0.0) + ms, 2)
+    return replace(found, passages=passages, candidates=candidates, timings_ms=timings)
+
+
 class SearchPipeline:
     """First stages, fusion and reranking over one open index, with the engine's models."""
 

@@ -147,6 +147,19 @@ def test_a_part_whose_best_span_is_the_leads_offers_its_next_one() -> None:
     assert len(out.citations) == 1
 
 
+def test_a_parts_answer_is_the_one_standing_first_as_for_the_lead() -> None:
+    """By margin over "no answer", a place lower costing `rank_penalty`, not by the raw span score:
+    the lower passage's "Ralph Freeman" scores higher (9 against 8) but is surer of no answer."""
+    year, freeman = DOC.index("1932"), OTHER.index("Ralph")
+    whole = [Reading(AT, AT + 14, 9.0, 1.0), Reading(None, None, float("-inf"), 0.0)]
+    part = [Reading(year, year + 4, 8.0, 1.0), Reading(freeman, freeman + 13, 9.0, 4.0)]
+    out = compose([P1, P2], whole, CANDIDATES, TEXTS, Calibration(), 0.5, 2, parts=[part])
+    assert [c.quote for c in out.citations] == [
+        "It was designed by John Bradfield.",
+        "The bridge opened in 1932.",
+    ]
+
+
 def test_questions_split_where_a_new_question_word_opens_a_clause() -> None:
     assert question_parts("Who designed the bridge, and when did it open?") == [
         "Who designed the bridge?",
