@@ -20,6 +20,10 @@ _SPLIT = re.compile(
 )
 _ASKING = re.compile(r"\b" + _ASKS, re.IGNORECASE)  # a question word anywhere in a piece
 _MIN_WORDS = 3  # a part shorter than this ("and why?") leans on the rest and is not read alone
+# More parts than this is no question a person asks but pasted text: it is read whole, since every
+# part is retrieved and read on its own (a 20,000-character message of "…, and who…" pieces would
+# otherwise cost hundreds of retrievals and thousands of windows read).
+MAX_PARTS = 4
 
 
 def question_parts(question: str) -> list[str]:
@@ -34,6 +38,6 @@ def question_parts(question: str) -> list[str]:
             continue
         pieces.append(f"{pending}, {piece}" if pending else piece)
         pending = ""
-    if len(pieces) < 2 or pending or any(len(p.split()) < _MIN_WORDS for p in pieces):
+    if not 2 <= len(pieces) <= MAX_PARTS or pending or any(len(p.split()) < _MIN_WORDS for p in pieces):
         return []
     return [p[0].upper() + p[1:] + "?" for p in pieces]

@@ -182,6 +182,13 @@ def test_questions_split_where_a_new_question_word_opens_a_clause() -> None:
     ]
 
 
+def test_more_parts_than_a_person_asks_are_read_as_one_question() -> None:
+    """Each part is retrieved and read alone: pasted text of many "…, and who…" pieces is not split."""
+    four = "Who designed it, and when did it open, and who paid for it, and where does it stand?"
+    assert len(question_parts(four)) == 4
+    assert question_parts(four.replace("?", ", and why was it built so big?")) == []
+
+
 def test_a_new_clause_may_open_with_a_preposition() -> None:
     assert question_parts("The architect designed which bridge, and in what town?") == [
         "The architect designed which bridge?",
