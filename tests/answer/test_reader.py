@@ -152,6 +152,31 @@ def test_a_two_part_question_gets_both_parts(library: Engine) -> None:
     assert "Helen Okafor" in answer.answer and "Tuesday and Thursday" in answer.answer
 
 
+POOL = """Marlow Green Leisure Centre
+
+The swimming pool at the leisure centre opens at seven on weekday mornings and at nine on Sundays.
+Lessons for beginners are held on Saturday mornings.
+"""
+
+
+def test_each_part_finds_its_own_passages(tmp_path: Path) -> None:
+    """With one passage retrieved for the whole question, the second part's fact is in the other
+    document: it is found only because each part is also retrieved alone."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "library.txt").write_text(LIBRARY, encoding="utf-8")
+    (docs / "pool.txt").write_text(POOL, encoding="utf-8")
+    config = Config(index_dir=tmp_path / "index", reader="shipped")
+    build_index([docs], config)
+    engine = Engine(config)
+    try:
+        answer = engine.ask("Who designed the library building, and when are beginners' lessons held?", k=1)
+    finally:
+        engine.close()
+    assert not answer.abstained and {p.doc for p in answer.passages} == {"library.txt", "pool.txt"}
+    assert "Helen Okafor" in answer.answer and "Saturday mornings" in answer.answer
+
+
 def test_rag_ask_with_the_reader_prints_the_short_answer_first(seed_index: Config, tmp_path: Path) -> None:
     settings = tmp_path / "settings.toml"
     settings.write_text('reader = "shipped"\n', encoding="utf-8")
