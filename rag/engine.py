@@ -194,14 +194,11 @@ class Engine:
         asked = as_question(question)  # a request ("Tell me which…") read as the question it asks
         query = resolve(asked, history)
         sources = cited_before(asked, history)
-        if sources:  # retrieve deeper, then keep the earlier answer's documents
-            k = self._k(k)
-            found = prefer(self.pipeline.retrieve(query, max(k, self.config.rerank_candidates)), sources, k)
-        else:
-            found = self.pipeline.retrieve(query, self._k(k))
+        k = self._k(k)
+        found = self._retrieve(query, k, sources)
         parts = question_parts(without_joining_words(query))
         if parts and found.passages:  # each part's own best passages too
-            found = joined(found, [self.pipeline.retrieve(part, self._k(k)) for part in parts], PART_PASSAGES)
+            found = joined(found, [self._retrieve(part, k, sources) for part in parts], PART_PASSAGES)
         composing = time.perf_counter()
         composition = Composition(REFUSAL, [], True, 0.0)
         short: ShortAnswer | None = None
@@ -249,6 +246,13 @@ class Engine:
             )
         )
         return Draft(answer, candidates, started)
+
+    def _retrieve(self, query: str, k: int, sources: set[str]) -> Found:
+        """The top k passages; for a follow-up citing earlier `sources`, retrieved deeper and those
+        documents' kept (`prefer`)."""
+        if not sources:
+            return self.pipeline.retrieve(query, k)
+        return prefer(self.pipeline.retrieve(query, max(k, self.config.rerank_candidates)), sources, k)
 
     def _compose(
         self,

@@ -116,6 +116,18 @@ def test_a_follow_up_about_him_quotes_his_document_not_another_on_the_topic(
     assert {c.doc for c in plain.citations} == {crocker}
 
 
+def test_a_two_part_follow_up_keeps_to_the_earlier_answers_documents(engine: Engine) -> None:
+    """Each part is retrieved alone too, and like the whole question it keeps to the documents the
+    earlier answer cited: "he" is still the ADCS president in the second part."""
+    first = "Who is Steve Crocker?"
+    answer = engine.ask(first)
+    crocker = "004_e56172278690337e.txt"
+    cited = {"role": "assistant", "content": answer.answer, "citations": answer.to_dict()["citations"]}
+    follow_up = "What did he say about multi-agency working, and what does he say about funding cuts?"
+    kept = engine.ask(follow_up, history=[{"role": "user", "content": first}, cited])
+    assert not kept.abstained and {p.doc for p in kept.passages} == {crocker}
+
+
 def test_history_is_an_argument_not_state(engine: Engine) -> None:
     question = "How often is a child killed by a parent in England and Wales?"
     before = engine.ask(question)
