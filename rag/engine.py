@@ -44,9 +44,9 @@ MAX_QUESTION_CHARS = 20_000
 MODES = ("extractive", "llm")
 # A multi-part question's passages are the whole question's, then up to this many more of each part's
 # own: a part whose fact sits in another passage of the article ("…, and who was murdered in
-# Austria?") is often not among the whole question's top five. Chosen on two-part questions made from
-# the SQuAD calibration half (eval/two_part_questions.py): both facts held 0.622 with none, 0.636
-# with 1, 0.657 with 2 or 3.
+# Austria?") is often not among the whole question's top five. Chosen on a first cut (143) of the
+# two-part questions made from the SQuAD calibration half (eval/two_part_questions.py): both facts
+# held 0.622 with none, 0.636 with 1, 0.657 with 2 or 3.
 PART_PASSAGES = 2
 
 

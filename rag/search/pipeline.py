@@ -1,8 +1,9 @@
 """The retrieval pipeline: a query to ranked passages, every stage's score attached.
 
 Both first stages (dense FAISS and BM25), their fusion, the reranker over the fused candidates, then
-the chunks looked up. The engine owns one and calls it once per question (twice deep for a
-follow-up, whose earlier answer's documents are then preferred, see `prefer`).
+the chunks looked up. The engine owns one and calls it once per question, and once more per part of a
+multi-part question (`joined`); deeper for a follow-up, whose earlier answer's documents are then
+preferred (`prefer`).
 """
 
 from __future__ import annotations
