@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer.parts import question_parts
-from rag.answer.reader import DEFAULT_READER, Reader
+from rag.answer.reader import DEFAULT_READER, Reader, Reading
 from rag.config import Config
 from rag.engine import Engine
 from rag.errors import UserError
@@ -159,9 +159,22 @@ Lessons for beginners are held on Saturday mornings.
 """
 
 
+class RecordingReader(Reader):
+    """The shipped reader, noting which contexts it was given for which question."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.given: dict[str, list[str]] = {}
+
+    def read(self, question: str, contexts: list[str]) -> list[Reading]:
+        self.given.setdefault(question, []).extend(contexts)
+        return super().read(question, contexts)
+
+
 def test_each_part_finds_its_own_passages(tmp_path: Path) -> None:
     """With one passage retrieved for the whole question, the second part's fact is in the other
-    document: it is found only because each part is also retrieved alone."""
+    document: it is found only because each part is also retrieved alone. A part reads the whole
+    question's passages and its own, not the other part's (the same answers, less reading)."""
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "library.txt").write_text(LIBRARY, encoding="utf-8")
@@ -169,12 +182,18 @@ def test_each_part_finds_its_own_passages(tmp_path: Path) -> None:
     config = Config(index_dir=tmp_path / "index", reader="shipped")
     build_index([docs], config)
     engine = Engine(config)
+    engine.span_reader = reader = RecordingReader()
     try:
         answer = engine.ask("Who designed the library building, and when are beginners' lessons held?", k=1)
     finally:
         engine.close()
     assert not answer.abstained and {p.doc for p in answer.passages} == {"library.txt", "pool.txt"}
     assert "Helen Okafor" in answer.answer and "Saturday mornings" in answer.answer
+    # the whole question's one passage is the pool's; the second part finds the same, so it reads
+    # that alone and not the library's passage, which only the first part retrieved
+    assert [c.split()[:3] for c in reader.given["When are beginners' lessons held?"]] == [
+        ["Marlow", "Green", "Leisure"]
+    ]
 
 
 def test_rag_ask_with_the_reader_prints_the_short_answer_first(seed_index: Config, tmp_path: Path) -> None:
