@@ -197,11 +197,11 @@ class Engine:
         k = self._k(k)
         found = self._retrieve(query, k, sources)
         # each part's own best passages too; a part reads the whole question's and its own
+        reading = without_joining_words(query)  # what the reader reads, the follow-up resolved
         parts: list[tuple[str, set[str]]] = []
         if found.passages:
             own = {p.chunk_id for p in found.passages}
-            asks = question_parts(without_joining_words(query))
-            runs = [(part, self._retrieve(part, k, sources)) for part in asks]
+            runs = [(part, self._retrieve(part, k, sources)) for part in question_parts(reading)]
             parts = [(part, own | {p.chunk_id for p in run.passages}) for part, run in runs]
             found = joined(found, [run for _, run in runs], PART_PASSAGES)
         composing = time.perf_counter()
@@ -216,7 +216,7 @@ class Engine:
             if self.span_reader is None:
                 composition = self._compose(asked, query, found, candidates, evidence)
             else:
-                composition, short = self._read(query, parts, evidence, candidates, text_of)
+                composition, short = self._read(reading, parts, evidence, candidates, text_of)
                 if composition.abstained and self.config.composer_fallback:
                     composed = self._compose(asked, query, found, candidates, evidence)
                     composition = composition if composed.abstained else composed
@@ -287,12 +287,12 @@ class Engine:
         candidates: dict[str, Candidate],
         text_of: Callable[[str], str],
     ) -> tuple[Composition, ShortAnswer | None]:
-        """The reader's answer over the passages, as the composer's Composition plus the short answer.
+        """The reader's answer to `question` (as the reader reads it, `without_joining_words`) over the
+        passages, as the composer's Composition plus the short answer.
         `parts` holds a multi-part question's parts, each with the chunk ids it may read: the whole
         question's passages and its own (reading the other parts' too changed no answer of the
         two-part SQuAD sets and cost 45 ms at p50)."""
         assert self.span_reader is not None
-        question = without_joining_words(question)
         texts = {p.doc: text_of(p.doc) for p in passages}
         contexts = _contexts(passages, texts)
         first = self.config.reader_first or len(contexts)

@@ -49,9 +49,10 @@ def joined(found: Found, more: list[Found], each: int) -> Found:
     timings = dict(found.timings_ms)
     for other in more:
         new = [p for p in other.passages if p.row not in have][:each]
-        have |= {p.row for p in new}
+        rows = {p.row for p in new}
+        have |= rows
         passages += [replace(p, rank=rank) for rank, p in enumerate(new, start=len(passages) + 1)]
-        candidates += [c for c in other.candidates if c.row in {p.row for p in new}]
+        candidates += [c for c in other.candidates if c.row in rows]
         for stage, ms in other.timings_ms.items():
             timings[stage] = round(timings.get(stage, 0.0) + ms, 2)
     return replace(found, passages=passages, candidates=candidates, timings_ms=timings)
