@@ -15,11 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from rag.answer.normalize import normalize_tokens
 from rag.errors import UserError
-from rag.store.lexical import LexicalIndex
 
 SQUAD_GZ_MD5 = "c8c91797a7c5938a420574babd3f9be7"  # ../shared/data/README.md
 HOLD_OUT_EVERY = 20  # every 20th article (0, 20, 40, …) is held out for development figures
@@ -86,16 +83,12 @@ def holds(context: str, answers: tuple[str, ...]) -> bool:
     return any(f" {' '.join(normalize_tokens(a))} " in text for a in answers if normalize_tokens(a))
 
 
-def examples(articles: list[Article], negative_rate: float, seed: int, hard: bool = False) -> list[Example]:
+def examples(articles: list[Article], negative_rate: float, seed: int) -> list[Example]:
     """Every question with its own paragraph, plus for a `negative_rate` share of them a negative:
-    the question over another paragraph of its article that holds none of its answers. That paragraph
-    is a random one, or with `hard` the one most like the question by BM25: what open-domain
-    retrieval puts before the reader when the fact is absent. (The pools differ: a hard pool finds a
-    negative more often, so its positions do not name the same examples as a random pool's.)"""
+    the question over another paragraph of its article that holds none of its answers."""
     rng = random.Random(seed)
     out = []
     for a in articles:
-        lexical = LexicalIndex.build(list(a.paragraphs), np.arange(len(a.paragraphs))) if hard else None
         for para, qid, question, start, answers in a.questions:
             context = a.paragraphs[para]
             out.append(Example(qid, question, context, start, answers[0], answers))
@@ -103,12 +96,7 @@ def examples(articles: list[Article], negative_rate: float, seed: int, hard: boo
                 continue
             others = [i for i in range(len(a.paragraphs)) if i != para]
             rng.shuffle(others)
-            if lexical is None:
-                others = others[:5]
-            else:
-                likeness = lexical.scores(question)
-                others.sort(key=lambda i: -likeness[i])  # stable: ties keep their random order
-            for i in others:
+            for i in others[:5]:
                 if not holds(a.paragraphs[i], answers):
                     out.append(Example(f"{qid}#neg{i}", question, a.paragraphs[i], None, "", answers))
                     break

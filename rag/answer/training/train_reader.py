@@ -51,9 +51,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--negative-rate", type=float, default=0.35, help="share of questions given a negative")
     p.add_argument(
-        "--hard-negatives", action="store_true", help="a negative is the paragraph most like the question"
-    )
-    p.add_argument(
         "--reword", type=float, default=0.0, help="share of questions reworded with WordNet synonyms"
     )
     p.add_argument("--batch", type=int, default=32)
@@ -152,8 +149,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     torch.set_num_threads(args.threads)
     articles = read_articles(args.data, check=not args.no_check)
     training, held_out = split(articles)
-    chosen = limited(training, args.limit_questions)
-    pool = examples(chosen, args.negative_rate, args.seed, args.hard_negatives)
+    pool = examples(limited(training, args.limit_questions), args.negative_rate, args.seed)
     random.Random(args.seed).shuffle(pool)
     pool = reworded(pool[args.start : args.start + args.examples], args.reword, args.seed)
     base = resolve_model(BASE)
