@@ -1,5 +1,11 @@
 """`rag eval --compare DIR_A DIR_B`: what changed between two runs, figure by figure and question by
-question, so a change to the code or settings can be judged before it is kept."""
+question, so a change to the code or settings can be judged before it is kept.
+
+A change of a question or two on a set of fifty moves a figure by several points, so each per-question
+figure's change comes with a 95% paired bootstrap interval over the questions both runs scored, and
+the flips of "correct" with an exact McNemar test: both from scipy.stats (`bootstrap`, `binomtest`),
+not written here. An interval that holds 0, or a large p, says the two runs may differ by chance.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rag.errors import UserError
+from rag.evaluation.scoring import ANSWER, RETRIEVAL
 
 GROUPS = ("retrieval", "answer", "refusal", "latency_ms")
+RESAMPLES = 2000
 
 
 def load_run(folder: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -40,16 +50,29 @@ def compare_runs(dir_a: Path, dir_b: Path) -> str:
     summary_a, results_a = load_run(dir_a)
     summary_b, results_b = load_run(dir_b)
     fig_a, fig_b = figures(summary_a), figures(summary_b)
-    rows = [("figure", "A", "B", "B − A")]
+    both = [
+        i for i in results_a if i in results_b and "correct" in results_a[i] and "correct" in results_b[i]
+    ]
+    paired = per_question(results_a, results_b, both)
+    rows = [("figure", "A", "B", "B − A", "95% interval of B − A")]
     for name in sorted(fig_a.keys() | fig_b.keys(), key=list({**fig_a, **fig_b}).index):
         a, b = fig_a.get(name), fig_b.get(name)
         delta = "" if a is None or b is None else _show(b - a, "+")
-        rows.append((name, _show(a), _show(b), delta))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        interval = paired_interval(*paired[name]) if name in paired else None
+        shown = "" if interval is None else f"{_show(interval[0], '+')} … {_show(interval[1], '+')}"
+        pairs = len(paired[name][0]) if name in paired else 0
+        if interval is not None and not pairs == counted(summary_a, name) == counted(summary_b, name):
+            shown += f" on {pairs}"  # fewer questions than the figures count: those both runs scored
+        rows.append((name, _show(a), _show(b), delta, shown))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
     lines = [
-        f"{n:<{widths[0]}}  {a:>{widths[1]}}  {b:>{widths[2]}}  {d:>{widths[3]}}".rstrip()
-        for n, a, b, d in rows
+        f"{n:<{widths[0]}}  {a:>{widths[1]}}  {b:>{widths[2]}}  {d:>{widths[3]}}  {c:>{widths[4]}}".rstrip()
+        for n, a, b, d, c in rows
     ]
+    lines.append(
+        f"(95% paired bootstrap intervals over the {len(both)} questions both runs scored; "
+        '"on N": over the N of them that both runs give that figure)'
+    )
     changed = [
         key
         for key in summary_b.get("settings", {})
@@ -57,19 +80,87 @@ def compare_runs(dir_a: Path, dir_b: Path) -> str:
     ]
     if changed:
         lines.append(f"\nsettings that differ: {', '.join(changed)}")
-    both = [
-        i for i in results_a if i in results_b and "correct" in results_a[i] and "correct" in results_b[i]
-    ]
+    flips = []
     for title, before in (("right → wrong", True), ("wrong → right", False)):
         flipped = [
             i for i in both if results_a[i]["correct"] is before and results_b[i]["correct"] is not before
         ]
+        flips.append(len(flipped))
         lines.append(f"\n{title}: {len(flipped)}")
         lines += [f"  {i}: {results_b[i]['question']}" for i in flipped]
+    if sum(flips):
+        p = mcnemar(*flips)
+        lines.append(
+            f"exact McNemar test on the flips: p = {p:.3g} (how often flips this uneven come by chance)"
+        )
     only = len(results_a.keys() ^ results_b.keys())
     if only:
         lines.append(f"\n{only} questions are in only one of the runs")
     return "\n".join(lines)
+
+
+def per_question(
+    results_a: dict[str, dict[str, Any]], results_b: dict[str, dict[str, Any]], ids: list[str]
+) -> dict[str, tuple[list[float], list[float]]]:
+    """Each per-question figure's values in A and in B, over the `ids` where both have one, by the
+    name `figures` gives it: "correct", the retrieval and answer metrics, and refusal recall and the
+    false-refusal rate (whether the question was refused, over unanswerable and answerable ones)."""
+    out: dict[str, tuple[list[float], list[float]]] = {}
+
+    def add(name: str, a: Any, b: Any) -> None:
+        if a is not None and b is not None:
+            pair = out.setdefault(name, ([], []))
+            pair[0].append(float(a))
+            pair[1].append(float(b))
+
+    for i in ids:
+        a, b = results_a[i], results_b[i]
+        add("correct", a["correct"], b["correct"])
+        for group, names in (("retrieval", RETRIEVAL), ("answer", ANSWER)):
+            for name in names:
+                add(f"{group}.{name}", a.get("metrics", {}).get(name), b.get("metrics", {}).get(name))
+        answerable = a.get("gold", {}).get("answerable")
+        if answerable is not None and answerable == b.get("gold", {}).get("answerable"):
+            name = "refusal.false_refusal_rate" if answerable else "refusal.recall"
+            add(name, a.get("abstained"), b.get("abstained"))
+    return out
+
+
+def counted(summary: dict[str, Any], name: str) -> int | None:
+    """How many questions a summary's per-question figure `name` ("group.metric") is a mean over."""
+    scored = summary.get("n", 0) - summary.get("errors", 0)
+    refusal = summary.get("refusal", {})
+    if name == "correct":
+        return int(scored)
+    if name == "refusal.recall":
+        return refusal.get("unanswerable")
+    if name == "refusal.false_refusal_rate":
+        return int(scored - refusal.get("unanswerable", 0))
+    group, _, metric = name.partition(".")
+    return summary.get(group, {}).get("n", {}).get(metric)
+
+
+def paired_interval(a: list[float], b: list[float]) -> tuple[float, float] | None:
+    """The 95% percentile-bootstrap interval of mean(B − A) over paired values (seeded, so a compare
+    prints the same every time); None for fewer than two pairs."""
+    from scipy.stats import bootstrap
+
+    delta = np.asarray(b) - np.asarray(a)
+    if len(delta) < 2:
+        return None
+    if np.all(delta == delta[0]):  # no spread: the interval is the one value (bootstrap would warn)
+        return float(delta[0]), float(delta[0])
+    ci = bootstrap(
+        (delta,), np.mean, n_resamples=RESAMPLES, method="percentile", rng=np.random.default_rng(0)
+    ).confidence_interval
+    return float(ci.low), float(ci.high)
+
+
+def mcnemar(right_to_wrong: int, wrong_to_right: int) -> float:
+    """Exact (binomial) McNemar p-value, two-sided: how likely flips this uneven are by chance alone."""
+    from scipy.stats import binomtest
+
+    return float(binomtest(right_to_wrong, right_to_wrong + wrong_to_right, 0.5).pvalue)
 
 
 def _show(value: float | None, sign: str = "") -> str:

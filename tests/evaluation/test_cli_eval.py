@@ -136,7 +136,9 @@ def test_compare_lists_questions_that_changed(seed_run: tuple[Path, str], tmp_pa
     assert "right → wrong: 1" in proc.stdout and f"  {flipped['id']}: " in proc.stdout
     assert "wrong → right: 0" in proc.stdout
     line = next(x for x in proc.stdout.splitlines() if x.startswith("answer.all_facts "))
-    assert line.endswith("-0.25")
+    assert line.split()[3] == "-0.25"  # the summaries' difference; the questions' own facts did not move
+    assert line.endswith("+0 … +0")
+    assert "exact McNemar test on the flips: p = 1 " in proc.stdout  # one flip is no evidence
     back = run_rag("eval", "--compare", str(changed), str(seed_run[0]))
     assert "wrong → right: 1" in back.stdout
 
