@@ -22,7 +22,7 @@ _SENTENCE = re.compile(r".*?\[\d+\](?=\s|$)", re.DOTALL)
 STAGES = ("dense", "bm25", "fused", "rerank")
 SCORE_HEADERS = ["rank", "document", "chunk", "score", *STAGES, "passage"]
 DOCUMENT_HEADERS = ["document", "type", "chunks", "dropped paragraphs"]
-SUMMARY_HEADERS = ["group", "metric", "value", "questions counted"]
+SUMMARY_HEADERS = ["group", "metric", "value", "questions counted", "95% interval"]
 RELATED = 3  # related passages offered with a refusal
 
 
@@ -230,7 +230,7 @@ def document_rows(documents: Sequence[dict[str, Any]]) -> list[list[Any]]:
 def summary_table(summary: dict[str, Any]) -> list[list[str]]:
     """An evaluation run's figures after its number of questions, in the rows, labels and rounding of
     its report.html and of `rag eval` on the terminal, so the three never disagree."""
-    return [["all", "questions", str(summary["n"]), ""], *(list(row) for row in summary_rows(summary))]
+    return [["all", "questions", str(summary["n"]), "", ""], *(list(row) for row in summary_rows(summary))]
 
 
 def bullets(lines: Sequence[str]) -> str:

@@ -3,8 +3,8 @@ question, so a change to the code or settings can be judged before it is kept.
 
 A change of a question or two on a set of fifty moves a figure by several points, so each per-question
 figure's change comes with a 95% paired bootstrap interval over the questions both runs scored, and
-the flips of "correct" with an exact McNemar test: both from scipy.stats (`bootstrap`, `binomtest`),
-not written here. An interval that holds 0, or a large p, says the two runs may differ by chance.
+the flips of "correct" with an exact McNemar test (rag.evaluation.intervals). An interval that holds
+0, or a large p, says the two runs may differ by chance.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from rag.errors import UserError
+from rag.evaluation.intervals import mcnemar, mean_interval
 from rag.evaluation.scoring import ANSWER, RETRIEVAL
 
 GROUPS = ("retrieval", "answer", "refusal", "latency_ms")
-RESAMPLES = 2000
 
 
 def load_run(folder: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -141,26 +141,8 @@ def counted(summary: dict[str, Any], name: str) -> int | None:
 
 
 def paired_interval(a: list[float], b: list[float]) -> tuple[float, float] | None:
-    """The 95% percentile-bootstrap interval of mean(B − A) over paired values (seeded, so a compare
-    prints the same every time); None for fewer than two pairs."""
-    from scipy.stats import bootstrap
-
-    delta = np.asarray(b) - np.asarray(a)
-    if len(delta) < 2:
-        return None
-    if np.all(delta == delta[0]):  # no spread: the interval is the one value (bootstrap would warn)
-        return float(delta[0]), float(delta[0])
-    ci = bootstrap(
-        (delta,), np.mean, n_resamples=RESAMPLES, method="percentile", rng=np.random.default_rng(0)
-    ).confidence_interval
-    return float(ci.low), float(ci.high)
-
-
-def mcnemar(right_to_wrong: int, wrong_to_right: int) -> float:
-    """Exact (binomial) McNemar p-value, two-sided: how likely flips this uneven are by chance alone."""
-    from scipy.stats import binomtest
-
-    return float(binomtest(right_to_wrong, right_to_wrong + wrong_to_right, 0.5).pvalue)
+    """The 95% bootstrap interval of mean(B − A) over paired values (None for fewer than two pairs)."""
+    return mean_interval(np.asarray(b) - np.asarray(a))
 
 
 def _show(value: float | None, sign: str = "") -> str:

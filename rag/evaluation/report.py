@@ -40,38 +40,57 @@ def _fmt(value: float | None) -> str:
     return NOT_MEASURED if value is None else f"{value:.3f}"
 
 
-def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, str]]:
-    """(group, metric, value, questions counted) for every figure of a summary."""
-    rows = [("all", "correct", _fmt(summary["correct"]), str(summary["n"] - summary["errors"]))]
+def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """(group, metric, value, questions counted, 95% interval) for every figure of a summary; the
+    interval is blank for figures that are not a mean over questions, and in summaries written before
+    intervals were."""
+    intervals = summary.get("intervals", {})
+
+    def row(group: str, label: str, key: str, value: str, n: str) -> tuple[str, str, str, str, str]:
+        interval = intervals.get(key)
+        shown = "" if interval is None else f"{interval[0]:.3f} – {interval[1]:.3f}"
+        return group, label, value, n, shown
+
+    rows = [row("all", "correct", "correct", _fmt(summary["correct"]), str(summary["n"] - summary["errors"]))]
     if summary["errors"]:
-        rows.append(("all", "failed (see results.jsonl)", str(summary["errors"]), str(summary["n"])))
+        rows.append(("all", "failed (see results.jsonl)", str(summary["errors"]), str(summary["n"]), ""))
     for group in ("retrieval", "answer"):
         figures = summary[group]
-        rows += [(group, LABELS[name], _fmt(figures[name]), str(n)) for name, n in figures["n"].items()]
+        rows += [
+            row(group, LABELS[name], f"{group}.{name}", _fmt(figures[name]), str(n))
+            for name, n in figures["n"].items()
+        ]
     r = summary["refusal"]
     answerable = summary["n"] - summary["errors"] - r["unanswerable"]
     rows += [
-        ("refusal", "precision", _fmt(r["precision"]), str(r["refused"])),
-        ("refusal", "recall", _fmt(r["recall"]), str(r["unanswerable"])),
-        ("refusal", "F1", _fmt(r["f1"]), str(r["unanswerable"])),
-        ("refusal", "false refusal rate", _fmt(r["false_refusal_rate"]), str(answerable)),
+        ("refusal", "precision", _fmt(r["precision"]), str(r["refused"]), ""),
+        row("refusal", "recall", "refusal.recall", _fmt(r["recall"]), str(r["unanswerable"])),
+        ("refusal", "F1", _fmt(r["f1"]), str(r["unanswerable"]), ""),
+        row(
+            "refusal",
+            "false refusal rate",
+            "refusal.false_refusal_rate",
+            _fmt(r["false_refusal_rate"]),
+            str(answerable),
+        ),
     ]
     lat = summary["latency_ms"]
     ms = " / ".join(NOT_MEASURED if lat[p] is None else f"{lat[p]:.1f}" for p in ("p50", "p95", "max"))
-    rows.append(("latency", "ms p50 / p95 / max", ms, str(summary["n"] - summary["errors"])))
+    rows.append(("latency", "ms p50 / p95 / max", ms, str(summary["n"] - summary["errors"]), ""))
     if "generation" in summary:
         g = summary["generation"]
         first = " / ".join(
             NOT_MEASURED if g["first_token_ms"][p] is None else f"{g['first_token_ms'][p]:.1f}"
             for p in ("p50", "p95", "max")
         )
-        rows.append(("latency", "first token ms p50 / p95 / max", first, str(g["n"])))
+        rows.append(("latency", "first token ms p50 / p95 / max", first, str(g["n"]), ""))
         rows.append(
             (
                 "generation",
                 "fell back to extractive",
                 str(g["fallbacks"]),
                 str(summary["n"] - summary["errors"]),
+                "",
             )
         )
     return rows
@@ -79,13 +98,14 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, str]]:
 
 def terminal_table(summary: dict[str, Any]) -> str:
     """The summary as a compact fixed-width table."""
-    rows = [("group", "metric", "value", "n"), *summary_rows(summary)]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    rows = [("group", "metric", "value", "n", "95% interval"), *summary_rows(summary)]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = []
-    for i, (group, metric, value, n) in enumerate(rows):
+    for i, (group, metric, value, n, interval) in enumerate(rows):
         shown = group if i == 0 or group != rows[i - 1][0] else ""
         lines.append(
-            f"{shown:<{widths[0]}}  {metric:<{widths[1]}}  {value:>{widths[2]}}  {n:>{widths[3]}}".rstrip()
+            f"{shown:<{widths[0]}}  {metric:<{widths[1]}}  {value:>{widths[2]}}  {n:>{widths[3]}}"
+            f"  {interval:>{widths[4]}}".rstrip()
         )
     return "\n".join(lines)
 
@@ -114,7 +134,8 @@ svg {{ max-width: 100%; height: auto; }}
 <h1>citerag evaluation</h1>
 <p>{html.escape(about)}</p>
 <h2>Summary</h2>
-<table><tr><th>group</th><th>metric</th><th>value</th><th>questions</th></tr>{table}</table>
+<table><tr><th>group</th><th>metric</th><th>value</th><th>questions</th><th>95% interval</th></tr>
+{table}</table>
 <h2>Distributions</h2>
 {_plots(results, settings["refusal_threshold"])}
 <h2>Worst {WORST} questions</h2>

@@ -27,6 +27,7 @@ from rag.evaluation.evaluate import (
     refusal_scores,
     token_f1,
 )
+from rag.evaluation.intervals import mean_interval
 from rag.types import Answer, Citation, Passage, Question
 
 RANK_DEPTH = 10
@@ -147,15 +148,20 @@ def _validity(citations: Sequence[Citation], document_text: Callable[[str], str]
 
 def summarize(results: Sequence[dict[str, Any]], settings: dict[str, Any]) -> dict[str, Any]:
     """The run's figures: each metric the mean over the questions that have it (its count in the
-    group's "n"), refusal precision/recall/F1, latency percentiles of `ask`, and the settings; in llm
-    mode also the generator's fallbacks and its first-token latency."""
+    group's "n"; its 95% bootstrap interval in "intervals"), refusal precision/recall/F1, latency
+    percentiles of `ask`, and the settings; in llm mode also the generator's fallbacks and its
+    first-token latency."""
     scored = [r for r in results if "error" not in r]
+    per_question = {"correct": [float(r["correct"]) for r in scored]}
 
-    def group(names: Sequence[str]) -> dict[str, Any]:
-        values = {n: [r["metrics"][n] for r in scored if r["metrics"].get(n) is not None] for n in names}
-        return {**{n: _mean(v) for n, v in values.items()}, "n": {n: len(v) for n, v in values.items()}}
+    def group(name: str, metrics: Sequence[str]) -> dict[str, Any]:
+        values = {m: [r["metrics"][m] for r in scored if r["metrics"].get(m) is not None] for m in metrics}
+        per_question.update({f"{name}.{m}": v for m, v in values.items()})
+        return {**{m: _mean(v) for m, v in values.items()}, "n": {m: len(v) for m, v in values.items()}}
 
     refusal = refusal_scores([r["abstained"] for r in scored], [r["gold"]["answerable"] for r in scored])
+    for name, answerable in (("refusal.recall", False), ("refusal.false_refusal_rate", True)):
+        per_question[name] = [float(r["abstained"]) for r in scored if r["gold"]["answerable"] is answerable]
     generation = {}
     if settings.get("mode") == "llm":  # answers that fell back to extractive, and time to first token
         first = [r["timings_ms"]["first_token"] for r in scored if "first_token" in r["timings_ms"]]
@@ -166,14 +172,20 @@ def summarize(results: Sequence[dict[str, Any]], settings: dict[str, Any]) -> di
     return {
         "n": len(results),
         "errors": len(results) - len(scored),
-        "correct": _mean([float(r["correct"]) for r in scored]),
-        "retrieval": group(RETRIEVAL),
-        "answer": group(ANSWER),
+        "correct": _mean(per_question["correct"]),
+        "retrieval": group("retrieval", RETRIEVAL),
+        "answer": group("answer", ANSWER),
         "refusal": {k: round(v, 4) if isinstance(v, float) else v for k, v in refusal.items()},
         "latency_ms": _percentiles([r["timings_ms"]["total"] for r in scored]),
         **generation,
+        # each per-question figure's 95% bootstrap interval, by the name `rag eval --compare` uses
+        "intervals": {k: _rounded(mean_interval(v)) for k, v in per_question.items()},
         "settings": settings,
     }
+
+
+def _rounded(interval: tuple[float, float] | None) -> list[float] | None:
+    return None if interval is None else [round(interval[0], 4), round(interval[1], 4)]
 
 
 def _mean(values: Sequence[float]) -> float | None:

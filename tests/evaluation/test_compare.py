@@ -1,43 +1,17 @@
-"""`rag eval --compare`'s statistics: paired intervals and the McNemar test, against hand-worked
-references (the binomial sums, and the normal approximation to a mean's interval)."""
+"""`rag eval --compare`'s pairing of two runs' questions for its intervals."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import pytest
-
-from rag.evaluation.compare import counted, mcnemar, paired_interval, per_question
-
-
-@pytest.mark.parametrize(
-    ("right_to_wrong", "wrong_to_right", "p"),
-    [
-        (0, 6, 2 * 0.5**6),  # every flip one way: 2 × P(X = 0), n = 6
-        (2, 8, 2 * (1 + 10 + 45) / 1024),  # 2 × P(X <= 2), n = 10
-        (1, 1, 1.0),
-    ],
-)
-def test_mcnemar_is_the_exact_two_sided_binomial_test(
-    right_to_wrong: int, wrong_to_right: int, p: float
-) -> None:
-    assert mcnemar(right_to_wrong, wrong_to_right) == pytest.approx(p)
-    assert mcnemar(wrong_to_right, right_to_wrong) == pytest.approx(p)
+from rag.evaluation.compare import counted, paired_interval, per_question
+from rag.evaluation.intervals import mean_interval
 
 
-def test_the_interval_of_a_mean_difference_matches_the_normal_approximation() -> None:
-    a = [0.0] * 50
-    b = [1.0] * 40 + [0.0] * 10  # B right on 40 more of 50 questions
-    low, high = paired_interval(a, b) or (math.nan, math.nan)
-    half = 1.96 * math.sqrt(0.8 * 0.2 / 50)
-    assert low == pytest.approx(0.8 - half, abs=0.03) and high == pytest.approx(0.8 + half, abs=0.03)
-    assert paired_interval(a, b) == (low, high)  # seeded: a compare prints the same every time
-
-
-def test_no_spread_gives_the_one_value_and_one_pair_no_interval() -> None:
-    assert paired_interval([0.5, 0.2, 1.0], [0.5, 0.2, 1.0]) == (0.0, 0.0)
-    assert paired_interval([0.0, 0.0], [1.0, 1.0]) == (1.0, 1.0)
+def test_the_paired_interval_is_the_interval_of_the_differences() -> None:
+    a = [0.0, 1.0, 0.5, 0.0, 1.0, 0.0]
+    b = [1.0, 1.0, 1.0, 0.0, 0.0, 1.0]
+    assert paired_interval(a, b) == mean_interval([1.0, 0.0, 0.5, 0.0, -1.0, 1.0])
     assert paired_interval([0.0], [1.0]) is None
 
 

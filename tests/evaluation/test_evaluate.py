@@ -23,6 +23,7 @@ from rag.evaluation.evaluate import (
     refusal_scores,
     token_f1,
 )
+from rag.evaluation.intervals import mean_interval
 from rag.evaluation.scoring import is_correct, score, summarize
 from rag.types import Answer, Citation, Passage, Question
 
@@ -259,3 +260,16 @@ def test_exact_match_is_squad_normalised_and_the_best_over_references() -> None:
     assert exact_match("The  Eiffel Tower!", ["eiffel tower", "Paris"]) == 1.0
     assert exact_match("Eiffel", ["eiffel tower"]) == 0.0
     assert exact_match("anything", []) is None
+
+
+def test_the_summary_gives_each_per_question_figure_its_interval() -> None:
+    graded = Question("1", "q", answers=("alpha",))
+    right = score(graded, ANSWERED, RANKING, lambda doc: SOURCE)
+    wrong = score(graded, REFUSED, RANKING, lambda doc: SOURCE)
+    results = [_result(graded, ANSWERED, right)] * 6 + [_result(graded, REFUSED, wrong)] * 4
+    intervals = summarize(results, {})["intervals"]
+    assert intervals["answer.containment"] == [round(x, 4) for x in mean_interval([1.0] * 6 + [0.0] * 4)]
+    low, high = intervals["refusal.false_refusal_rate"]
+    assert low < summarize(results, {})["refusal"]["false_refusal_rate"] == 0.4 < high
+    assert intervals["refusal.recall"] is None  # no unanswerable question
+    assert intervals["retrieval.mrr@10"] is None  # no question has the gold it needs

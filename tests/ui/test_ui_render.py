@@ -150,18 +150,23 @@ def test_summary_table_rounds_shows_nulls_and_keeps_the_group_order() -> None:
         "settings": {},
     }
     assert summary_table(summary) == [
-        ["all", "questions", "5", ""],
-        ["all", "correct", "0.667", "4"],
-        ["all", "failed (see results.jsonl)", "1", "5"],
-        ["retrieval", "MRR@10", NOT_MEASURED, "0"],
-        ["retrieval", "nDCG@10", "0.123", "2"],
-        ["answer", "token F1", "0.268", "3"],
-        ["refusal", "precision", "1.000", "1"],
-        ["refusal", "recall", "0.500", "2"],
-        ["refusal", "F1", "0.667", "2"],
-        ["refusal", "false refusal rate", "0.000", "2"],
-        ["latency", "ms p50 / p95 / max", " / ".join([NOT_MEASURED] * 3), "4"],
-    ]
+        ["all", "questions", "5", "", ""],
+        ["all", "correct", "0.667", "4", ""],
+        ["all", "failed (see results.jsonl)", "1", "5", ""],
+        ["retrieval", "MRR@10", NOT_MEASURED, "0", ""],
+        ["retrieval", "nDCG@10", "0.123", "2", ""],
+        ["answer", "token F1", "0.268", "3", ""],
+        ["refusal", "precision", "1.000", "1", ""],
+        ["refusal", "recall", "0.500", "2", ""],
+        ["refusal", "F1", "0.667", "2", ""],
+        ["refusal", "false refusal rate", "0.000", "2", ""],
+        ["latency", "ms p50 / p95 / max", " / ".join([NOT_MEASURED] * 3), "4", ""],
+    ]  # a summary written before intervals were: the column stays blank
+    intervals = {"correct": [0.3333, 1.0], "answer.token_f1": [0.1, 0.42345], "refusal.recall": [0.0, 1.0]}
+    shown = {(row[0], row[1]): row[4] for row in summary_table({**summary, "intervals": intervals})}
+    assert shown[("all", "correct")] == "0.333 – 1.000"
+    assert shown[("answer", "token F1")] == "0.100 – 0.423"
+    assert shown[("refusal", "recall")] == "0.000 – 1.000" and shown[("refusal", "F1")] == ""
     latency = {**summary, "latency_ms": {"p50": 61.234, "p95": 70.0, "max": 99.96}}
     assert summary_table(latency)[-1][2] == "61.2 / 70.0 / 100.0"
 
