@@ -17,7 +17,7 @@ import numpy as np
 
 from rag.errors import UserError
 from rag.evaluation.intervals import mcnemar, mean_interval
-from rag.evaluation.scoring import ANSWER, RETRIEVAL
+from rag.evaluation.scoring import question_figures
 
 GROUPS = ("retrieval", "answer", "refusal", "latency_ms")
 
@@ -102,27 +102,15 @@ def compare_runs(dir_a: Path, dir_b: Path) -> str:
 def per_question(
     results_a: dict[str, dict[str, Any]], results_b: dict[str, dict[str, Any]], ids: list[str]
 ) -> dict[str, tuple[list[float], list[float]]]:
-    """Each per-question figure's values in A and in B, over the `ids` where both have one, by the
-    name `figures` gives it: "correct", the retrieval and answer metrics, and refusal recall and the
-    false-refusal rate (whether the question was refused, over unanswerable and answerable ones)."""
+    """Each per-question figure's values in A and in B (`question_figures`), over the `ids` where both
+    runs have one."""
     out: dict[str, tuple[list[float], list[float]]] = {}
-
-    def add(name: str, a: Any, b: Any) -> None:
-        if a is not None and b is not None:
-            pair = out.setdefault(name, ([], []))
-            pair[0].append(float(a))
-            pair[1].append(float(b))
-
     for i in ids:
-        a, b = results_a[i], results_b[i]
-        add("correct", a["correct"], b["correct"])
-        for group, names in (("retrieval", RETRIEVAL), ("answer", ANSWER)):
-            for name in names:
-                add(f"{group}.{name}", a.get("metrics", {}).get(name), b.get("metrics", {}).get(name))
-        answerable = a.get("gold", {}).get("answerable")
-        if answerable is not None and answerable == b.get("gold", {}).get("answerable"):
-            name = "refusal.false_refusal_rate" if answerable else "refusal.recall"
-            add(name, a.get("abstained"), b.get("abstained"))
+        a, b = question_figures(results_a[i]), question_figures(results_b[i])
+        for name in a.keys() & b.keys():
+            pair = out.setdefault(name, ([], []))
+            pair[0].append(a[name])
+            pair[1].append(b[name])
     return out
 
 

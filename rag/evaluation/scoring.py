@@ -52,6 +52,15 @@ ANSWER = (
     "supported_sentences",
 )
 
+# the figures that are a mean over questions, as `question_figures` names them
+QUESTION_FIGURES = (
+    "correct",
+    *(f"retrieval.{name}" for name in RETRIEVAL),
+    *(f"answer.{name}" for name in ANSWER),
+    "refusal.recall",
+    "refusal.false_refusal_rate",
+)
+
 
 def score(
     q: Question, answer: Answer, ranking: Sequence[Passage], document_text: Callable[[str], str]
@@ -152,16 +161,16 @@ def summarize(results: Sequence[dict[str, Any]], settings: dict[str, Any]) -> di
     percentiles of `ask`, and the settings; in llm mode also the generator's fallbacks and its
     first-token latency."""
     scored = [r for r in results if "error" not in r]
-    per_question = {"correct": [float(r["correct"]) for r in scored]}
 
-    def group(name: str, metrics: Sequence[str]) -> dict[str, Any]:
+    def group(metrics: Sequence[str]) -> dict[str, Any]:
         values = {m: [r["metrics"][m] for r in scored if r["metrics"].get(m) is not None] for m in metrics}
-        per_question.update({f"{name}.{m}": v for m, v in values.items()})
         return {**{m: _mean(v) for m, v in values.items()}, "n": {m: len(v) for m, v in values.items()}}
 
+    per_question: dict[str, list[float]] = {name: [] for name in QUESTION_FIGURES}
+    for r in scored:
+        for name, value in question_figures(r).items():
+            per_question[name].append(value)
     refusal = refusal_scores([r["abstained"] for r in scored], [r["gold"]["answerable"] for r in scored])
-    for name, answerable in (("refusal.recall", False), ("refusal.false_refusal_rate", True)):
-        per_question[name] = [float(r["abstained"]) for r in scored if r["gold"]["answerable"] is answerable]
     generation = {}
     if settings.get("mode") == "llm":  # answers that fell back to extractive, and time to first token
         first = [r["timings_ms"]["first_token"] for r in scored if "first_token" in r["timings_ms"]]
@@ -172,9 +181,9 @@ def summarize(results: Sequence[dict[str, Any]], settings: dict[str, Any]) -> di
     return {
         "n": len(results),
         "errors": len(results) - len(scored),
-        "correct": _mean(per_question["correct"]),
-        "retrieval": group("retrieval", RETRIEVAL),
-        "answer": group("answer", ANSWER),
+        "correct": _mean([float(r["correct"]) for r in scored]),
+        "retrieval": group(RETRIEVAL),
+        "answer": group(ANSWER),
         "refusal": {k: round(v, 4) if isinstance(v, float) else v for k, v in refusal.items()},
         "latency_ms": _percentiles([r["timings_ms"]["total"] for r in scored]),
         **generation,
@@ -182,6 +191,21 @@ def summarize(results: Sequence[dict[str, Any]], settings: dict[str, Any]) -> di
         "intervals": {k: _rounded(mean_interval(v)) for k, v in per_question.items()},
         "settings": settings,
     }
+
+
+def question_figures(result: dict[str, Any]) -> dict[str, float]:
+    """One scored question's share in each figure that is a mean over questions, by the summary's
+    names ("correct", "retrieval.mrr@10", "answer.all_facts", …; the metrics it has gold for), and in
+    "refusal.recall" or "refusal.false_refusal_rate" whether it was refused (as an unanswerable or an
+    answerable question): what the intervals and `rag eval --compare` resample."""
+    out = {"correct": float(result["correct"])}
+    for group, names in (("retrieval", RETRIEVAL), ("answer", ANSWER)):
+        for name in names:
+            if (value := result["metrics"].get(name)) is not None:
+                out[f"{group}.{name}"] = float(value)
+    refused = "refusal.false_refusal_rate" if result["gold"]["answerable"] else "refusal.recall"
+    out[refused] = float(result["abstained"])
+    return out
 
 
 def _rounded(interval: tuple[float, float] | None) -> list[float] | None:
