@@ -161,15 +161,15 @@ def summarize(results: Sequence[dict[str, Any]], settings: dict[str, Any]) -> di
     percentiles of `ask`, and the settings; in llm mode also the generator's fallbacks and its
     first-token latency."""
     scored = [r for r in results if "error" not in r]
-
-    def group(metrics: Sequence[str]) -> dict[str, Any]:
-        values = {m: [r["metrics"][m] for r in scored if r["metrics"].get(m) is not None] for m in metrics}
-        return {**{m: _mean(v) for m, v in values.items()}, "n": {m: len(v) for m, v in values.items()}}
-
     per_question: dict[str, list[float]] = {name: [] for name in QUESTION_FIGURES}
     for r in scored:
         for name, value in question_figures(r).items():
             per_question[name].append(value)
+
+    def group(name: str, metrics: Sequence[str]) -> dict[str, Any]:
+        values = {m: per_question[f"{name}.{m}"] for m in metrics}
+        return {**{m: _mean(v) for m, v in values.items()}, "n": {m: len(v) for m, v in values.items()}}
+
     refusal = refusal_scores([r["abstained"] for r in scored], [r["gold"]["answerable"] for r in scored])
     generation = {}
     if settings.get("mode") == "llm":  # answers that fell back to extractive, and time to first token
@@ -181,9 +181,9 @@ def summarize(results: Sequence[dict[str, Any]], settings: dict[str, Any]) -> di
     return {
         "n": len(results),
         "errors": len(results) - len(scored),
-        "correct": _mean([float(r["correct"]) for r in scored]),
-        "retrieval": group(RETRIEVAL),
-        "answer": group(ANSWER),
+        "correct": _mean(per_question["correct"]),
+        "retrieval": group("retrieval", RETRIEVAL),
+        "answer": group("answer", ANSWER),
         "refusal": {k: round(v, 4) if isinstance(v, float) else v for k, v in refusal.items()},
         "latency_ms": _percentiles([r["timings_ms"]["total"] for r in scored]),
         **generation,
