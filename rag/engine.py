@@ -27,6 +27,7 @@ from rag.answer import (
     compose_from_readings,
     missing_names,
     missing_numbers,
+    of_asked_kind,
     question_parts,
     resolve,
     without_joining_words,
@@ -292,16 +293,24 @@ class Engine:
         `parts` holds a multi-part question's parts, each with the chunk ids it may read: the whole
         question's passages and its own (reading the other parts' too changed no answer of the
         two-part SQuAD sets and cost 45 ms at p50)."""
-        assert self.span_reader is not None
+        reader = self.span_reader
+        assert reader is not None
         texts = {p.doc: text_of(p.doc) for p in passages}
         contexts = _contexts(passages, texts)
         first = self.config.reader_first or len(contexts)
-        readings = self.span_reader.read(question, contexts[:first])
-        calibration, threshold = self.span_reader.calibration, self.config.reader_threshold
+
+        def read_kind_asked(some: list[str]) -> list[Reading]:
+            """A single question's spans of the kind it asks for only; a multi-part question's whole
+            reading may rightly lead with another part's kind ("When…, and who…?")."""
+            readings = reader.read(question, some)
+            return readings if parts else of_asked_kind(question, some, readings)
+
+        readings = read_kind_asked(contexts[:first])
+        calibration, threshold = reader.calibration, self.config.reader_threshold
         if any(calibration.accepts(r, threshold) for r in readings):  # the rest are not read
             unread = [UNREAD] * len(contexts[first:])
         else:
-            readings += self.span_reader.read(question, contexts[first:])
+            readings += read_kind_asked(contexts[first:])
             first, unread = len(contexts), []
         # a multi-part question's parts are read in the passages the whole question was read in, each
         # part in its own of those and those about what it names itself

@@ -214,3 +214,20 @@ def test_a_request_is_answered_as_the_question_it_asks(engine: Engine) -> None:
         assert answer.question == typed  # the user's words are kept
         assert not answer.abstained and answer.short_answer == question.short_answer
         assert answer.confidence == question.confidence
+
+
+def test_a_quantity_question_is_answered_only_by_a_quantity(engine: Engine) -> None:
+    """The reader accepts a span that names no amount ("cheaper") for what councils pay a week; the
+    question is refused, while one whose amount the articles give is answered with it."""
+    question = "How much do councils pay per week for a place in a private children's home?"
+    contexts, readings = engine.read(question, engine.search(question).passages)
+    assert engine.span_reader is not None
+    accepted = [
+        c[r.start : r.end]
+        for c, r in zip(contexts, readings, strict=True)
+        if r.start is not None and engine.span_reader.calibration.accepts(r, engine.config.reader_threshold)
+    ]
+    assert accepted and not any(re.search(r"\d|£", span) for span in accepted)
+    assert engine.ask(question).abstained
+    funded = engine.ask("How much money did the Children's Workforce Development Council get for 2011/12?")
+    assert funded.short_answer is not None and "£" in funded.short_answer.text

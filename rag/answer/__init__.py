@@ -8,6 +8,7 @@ from rag.answer.compose import REFUSAL, Composer, Composition, coverage, missing
 from rag.answer.conversation import cited_before, earlier_question, is_follow_up, resolve
 from rag.answer.draft import Draft
 from rag.answer.from_reader import compose as compose_from_readings
+from rag.answer.from_reader import of_asked_kind
 from rag.answer.names import best_named, missing_names
 from rag.answer.normalize import normalize_tokens
 from rag.answer.parts import question_parts
@@ -35,6 +36,7 @@ __all__ = [
     "missing_names",
     "missing_numbers",
     "normalize_tokens",
+    "of_asked_kind",
     "offers",
     "question_parts",
     "resolve",

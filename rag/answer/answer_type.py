@@ -1,10 +1,12 @@
 """What kind of answer a question asks for, and whether a sentence offers one.
 
-"When…", "What year…" ask for a time; "How many…", "What percentage…" for a quantity. A sentence
-that offers no time to a "when" question does not answer it, however close its topic (the classic
-answer-type check of factoid QA systems). Only the question's leading wh-phrase decides: "What did
-she say when…" asks for a statement, not a time. Person names are left out on purpose: "who"
-questions are as often answered by a role or an organisation ("everyone", "the local authority").
+"When did…", "What year…" ask for a time; "How many…", "What percentage…" for a quantity. A
+sentence, or the reader's short answer, that offers no time to a "when" question does not answer it,
+however close its topic (the classic answer-type check of factoid QA systems). Only the question's
+leading wh-phrase decides: "What did she say when…" asks for a statement, not a time, and neither does
+a leading "when" clause ("When trees have a visible difference…, what is it called?"): a "when" that
+asks is followed by its auxiliary verb. Person names are left out on purpose: "who" questions are as
+often answered by a role or an organisation ("everyone", "the local authority").
 """
 
 from __future__ import annotations
@@ -15,8 +17,17 @@ from typing import Literal
 AnswerType = Literal["time", "quantity"]
 
 _LEAD = r"^\W*(?:and\s+|but\s+|so\s+)?(?:in\s+|since\s+|from\s+|until\s+|by\s+)?"
+_AUXILIARY = (
+    r"(?:did|does|do|was|were|is|are|will|would|can|could|has|have|had|should|shall|may|might|must)\b"
+)
 _ASKS: dict[AnswerType, re.Pattern[str]] = {
-    "time": re.compile(_LEAD + r"(?:when\b|(?:what|which)\s+(?:year|month|day|date|decade|century)\b)", re.I),
+    "time": re.compile(
+        _LEAD
+        + r"(?:when(?:['’]s\b|\s+"
+        + _AUXILIARY
+        + r")|(?:what|which)\s+(?:year|month|day|date|decade|century)\b)",
+        re.I,
+    ),
     "quantity": re.compile(
         _LEAD + r"(?:how\s+(?:many|much|often|old|long|far|large|big)\b"
         r"|(?:what|which)\s+(?:percentage|proportion|share|number|amount|fraction|figure)\b)",
@@ -48,6 +59,18 @@ _OFFERS: dict[AnswerType, re.Pattern[str]] = {
 }
 
 
+# In a short answer (not a sentence), an era or a time anchored on an event is a time too ("mid-nineteenth
+# century", "during the Cultural Revolution", "until the Soviet Union's dissolution"), and it answers
+# "how long" and "how old" as well as a quantity does.
+_SPAN_TIME = re.compile(
+    r"\b(?:\w+(?:teenth|tieth)|first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth"
+    r"|centur(?:y|ies)|millenni(?:um|a)|era|epoch|age|period|dynasty|reign"
+    r"|during|after|before|since|until|till|while|when|then|now|early|late|mid|recently|formerly|previously)\b",
+    re.I,
+)
+_DURATION = re.compile(_LEAD + r"how\s+(?:long|old)\b", re.I)
+
+
 def expected_type(question: str) -> AnswerType | None:
     """The answer type the question's leading wh-phrase asks for, if it is a time or a quantity."""
     for kind, pattern in _ASKS.items():
@@ -61,3 +84,13 @@ def offers(kind: AnswerType, text: str, question: str = "") -> bool:
     name ("How many reviews in 2012?" is not answered by a sentence whose only number is 2012)."""
     named = {m.casefold() for m in _OFFERS[kind].findall(question)}
     return any(m.casefold() not in named for m in _OFFERS[kind].findall(text))
+
+
+def span_offers(kind: AnswerType, span: str, question: str) -> bool:
+    """Whether the reader's short answer `span` is of the kind the question asks for: it `offers` one,
+    or it is an era or an event-anchored time, which answers a time question and a "how long"."""
+    if offers(kind, span, question):
+        return True
+    if kind == "time" or _DURATION.search(question):
+        return offers("time", span, question) or bool(_SPAN_TIME.search(span))
+    return False

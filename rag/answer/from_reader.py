@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.answer.answer_type import expected_type, span_offers
 from rag.answer.normalize import normalize_tokens
-from rag.answer.reader import Calibration, Reading
+from rag.answer.reader import UNREAD, Calibration, Reading
 from rag.ingest import collapse
 from rag.search import Candidate
 from rag.types import Citation, Passage, ShortAnswer
@@ -73,6 +74,22 @@ def _found(
         sentence, vector = _sentence_of(p, candidates[p.chunk_id], start, end)
         out.append(_Found(rank, p, r, start, end, sentence, vector))
     return out
+
+
+def of_asked_kind(question: str, contexts: Sequence[str], readings: list[Reading]) -> list[Reading]:
+    """The readings whose span is of the kind the question asks for (`expected_type`), the others
+    UNREAD: "How much do councils pay per week?" is not answered by "cheaper", nor "Which number
+    should I ring?" by a unit's name, however sure the reader is of them. A question asking for no
+    time or quantity keeps every reading."""
+    kind = expected_type(question)
+    if kind is None:
+        return readings
+    return [
+        r
+        if r.start is None or r.end is None or span_offers(kind, context[r.start : r.end], question)
+        else UNREAD
+        for context, r in zip(contexts, readings, strict=True)
+    ]
 
 
 def compose(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.answer_type import expected_type, offers
+from rag.answer.answer_type import expected_type, offers, span_offers
 
 
 @pytest.mark.parametrize(
@@ -23,6 +23,11 @@ from rag.answer.answer_type import expected_type, offers
         ("Where was he speaking when he said it?", None),
         ("Who chairs the panel?", None),
         ("Why are homes in the countryside?", None),
+        # A leading "when" clause is no question: a "when" that asks is followed by its auxiliary.
+        ("When trees have a visible difference in colour, what is the inner wood called?", None),
+        ("When approached by a person, how do these dogs react?", None),
+        ("when was the review published", "time"),
+        ("When's the next report due?", "time"),
     ],
 )
 def test_expected_type(question: str, kind: str | None) -> None:
@@ -48,3 +53,24 @@ def test_expected_type(question: str, kind: str | None) -> None:
 )
 def test_offers(kind: str, text: str, question: str, expected: bool) -> None:
     assert offers(kind, text, question) is expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kind", "span", "question", "expected"),
+    [
+        ("time", "10 May 2011", "When was it published?", True),
+        # an era or a time anchored on an event is a time in a short answer
+        ("time", "mid-nineteenth century", "When did they settle?", True),
+        ("time", "during the Cultural Revolution", "When were the monasteries destroyed?", True),
+        ("time", "Sichuan and Qinghai", "When was Kham incorporated?", False),
+        ("time", "every local area", "When will the units be set up?", False),
+        # "how long" is answered by a duration or by the time it lasted until
+        ("quantity", "until the Soviet Union's dissolution", "How long did the account stand?", True),
+        ("quantity", "over 7500 years", "How long did the culture last?", True),
+        ("quantity", "until the war ended", "How many reviews were there?", False),
+        ("quantity", "cheaper", "How much do councils pay per week?", False),
+        ("quantity", "Multi Agency Child Protection Units", "Which number should I ring?", False),
+    ],
+)
+def test_span_offers(kind: str, span: str, question: str, expected: bool) -> None:
+    assert span_offers(kind, span, question) is expected  # type: ignore[arg-type]

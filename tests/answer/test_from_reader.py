@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.answer.from_reader import compose
+from rag.answer.from_reader import compose, of_asked_kind
 from rag.answer.parts import question_parts
-from rag.answer.reader import Calibration, Reading
+from rag.answer.reader import UNREAD, Calibration, Reading
 from rag.search.rerank import Candidate
 from rag.types import Passage
 
@@ -219,3 +219,12 @@ def test_below_even_odds_a_further_sentence_does_not_join_however_low_the_thresh
     assert not alone.abstained and [c.doc for c in alone.citations] == ["b.txt"]
     surer = [unsure[0], Reading(at, at + 13, 2.0, 1.5)]  # 0.62
     assert len(compose([P1, P2], surer, CANDIDATES, TEXTS, Calibration(), 0.3, 3).citations) == 2
+
+
+def test_a_span_not_of_the_kind_asked_is_dropped_and_the_rest_kept() -> None:
+    """ "When…" keeps 1932 and drops the designer's name; "Who…" asks for no kind and keeps both."""
+    year, name = Reading(DOC.index("1932"), DOC.index("1932") + 4, 6.0, 1.0), Reading(AT, AT + 14, 9.0, 1.0)
+    contexts = [DOC, DOC, ""]
+    readings = [year, name, UNREAD]
+    assert of_asked_kind("When did the bridge open?", contexts, readings) == [year, UNREAD, UNREAD]
+    assert of_asked_kind("Who designed the bridge?", contexts, readings) == readings
