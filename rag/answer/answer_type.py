@@ -69,6 +69,12 @@ _SPAN_TIME = re.compile(
     re.I,
 )
 _DURATION = re.compile(_LEAD + r"how\s+(?:long|old)\b", re.I)
+# "What year…" and "In which month…" are answered by a year or a month, not "later this year".
+_UNIT_ASKED = re.compile(_LEAD + r"(?:what|which)\s+(year|month)\b", re.I)
+_UNIT_OFFERED = {
+    "year": re.compile(r"\b\d{2,4}s?\b"),
+    "month": re.compile(r"\b(?:" + _MONTHS + r")\b|\b\d{1,2}[/-]\d{1,2}\b", re.I),
+}
 
 
 def expected_type(question: str) -> AnswerType | None:
@@ -88,7 +94,11 @@ def offers(kind: AnswerType, text: str, question: str = "") -> bool:
 
 def span_offers(kind: AnswerType, span: str, question: str) -> bool:
     """Whether the reader's short answer `span` is of the kind the question asks for: it `offers` one,
-    or it is an era or an event-anchored time, which answers a time question and a "how long"."""
+    or it is an era or an event-anchored time, which answers a time question and a "how long"; a
+    question asking for a year or a month needs one named."""
+    unit = _UNIT_ASKED.search(question)
+    if unit:
+        return bool(_UNIT_OFFERED[unit.group(1).lower()].search(span)) and offers(kind, span, question)
     if offers(kind, span, question):
         return True
     if kind == "time" or _DURATION.search(question):

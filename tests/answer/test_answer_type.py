@@ -64,6 +64,12 @@ def test_offers(kind: str, text: str, question: str, expected: bool) -> None:
         ("time", "during the Cultural Revolution", "When were the monasteries destroyed?", True),
         ("time", "Sichuan and Qinghai", "When was Kham incorporated?", False),
         ("time", "every local area", "When will the units be set up?", False),
+        # a question asking for a year or a month needs one
+        ("time", "later this year", "In which month was the response published?", False),
+        ("time", "in April", "In which month was the response published?", True),
+        ("time", "1917", "What month did France sue for peace?", False),
+        ("time", "in 1917", "What year did France sue for peace?", True),
+        ("time", "during the war", "What year did France sue for peace?", False),
         # "how long" is answered by a duration or by the time it lasted until
         ("quantity", "until the Soviet Union's dissolution", "How long did the account stand?", True),
         ("quantity", "over 7500 years", "How long did the culture last?", True),
