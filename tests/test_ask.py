@@ -231,3 +231,15 @@ def test_a_quantity_question_is_answered_only_by_a_quantity(engine: Engine) -> N
     assert engine.ask(question).abstained
     funded = engine.ask("How much money did the Children's Workforce Development Council get for 2011/12?")
     assert funded.short_answer is not None and "£" in funded.short_answer.text
+
+
+def test_informal_words_are_read_as_the_articles_write_them(engine: Engine) -> None:
+    """ "kids" reads as "children": the same answer, as sure, as the question in the articles' word."""
+    informal = engine.ask("What do people wrongly think is the main danger to kids?")
+    plain = engine.ask("What do people wrongly think is the main danger to children?")
+    assert (informal.abstained, informal.short_answer, informal.confidence) == (
+        plain.abstained,
+        plain.short_answer,
+        plain.confidence,
+    )
+    assert informal.question.endswith("kids?")  # the user's own words are what the answer shows

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.phrasing import as_question, without_joining_words
+from rag.answer.phrasing import as_question, in_plain_words, without_joining_words
 
 
 @pytest.mark.parametrize(
@@ -64,3 +64,19 @@ def test_questions_and_other_requests_are_left_alone(text: str) -> None:
 def test_the_words_joining_a_question_to_the_chat_are_not_read(question: str, read: str) -> None:
     """ "So", "and", "also" mark a follow-up, but no passage holds them: the reader goes without."""
     assert without_joining_words(question) == read
+
+
+@pytest.mark.parametrize(
+    ("question", "read"),
+    [
+        ("who is the main threat to kids?", "who is the main threat to children?"),
+        ("Kids: who looks after them?", "Children: who looks after them?"),
+        ("what uni is she at?", "what university is she at?"),
+        ("Did the mums and dads reckon it worked?", "Did the mothers and fathers think it worked?"),
+        # a capitalised informal word inside the question is part of a name; longer words are others
+        ("Who shot Billy the Kid?", "Who shot Billy the Kid?"),
+        ("Is Kidderminster near the university?", "Is Kidderminster near the university?"),
+    ],
+)
+def test_informal_words_are_read_as_written_text_has_them(question: str, read: str) -> None:
+    assert in_plain_words(question) == read
