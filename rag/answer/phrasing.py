@@ -74,9 +74,11 @@ def in_plain_words(question: str) -> str:
     """`question` with its informal words as written text has them ("kids" as "children"); a
     capitalised one inside the question is part of a name ("Billy the Kid") and stays."""
 
+    opening = len(question) - len(question.lstrip(" \"'“‘("))  # where the question's first word starts
+
     def plain(m: re.Match[str]) -> str:
-        word, first = m.group(), not question[: m.start()].strip(" \"'“‘(")
-        if word[0].isupper() and not first:
+        word = m.group()
+        if word[0].isupper() and m.start() != opening:
             return word
         out = _PLAIN[word.lower()]
         return out[0].upper() + out[1:] if word[0].isupper() else out
