@@ -21,13 +21,13 @@ from rag.answer import (
     Draft,
     Reader,
     Reading,
+    as_asked,
     as_question,
     best_named,
     cited_before,
     compose_from_readings,
     missing_names,
     missing_numbers,
-    of_asked_kind,
     question_parts,
     resolve,
     without_joining_words,
@@ -299,18 +299,17 @@ class Engine:
         contexts = _contexts(passages, texts)
         first = self.config.reader_first or len(contexts)
 
-        def read_kind_asked(some: list[str]) -> list[Reading]:
-            """A single question's spans of the kind it asks for only; a multi-part question's whole
-            reading may rightly lead with another part's kind ("When…, and who…?")."""
-            readings = reader.read(question, some)
-            return readings if parts else of_asked_kind(question, some, readings)
+        def read_as_asked(some: list[str]) -> list[Reading]:
+            """The spans that can answer the question as asked (`as_asked`); a multi-part question's
+            whole reading may rightly lead with another part's kind ("When…, and who…?")."""
+            return as_asked(question, some, reader.read(question, some), check_kind=not parts)
 
-        readings = read_kind_asked(contexts[:first])
+        readings = read_as_asked(contexts[:first])
         calibration, threshold = reader.calibration, self.config.reader_threshold
         if any(calibration.accepts(r, threshold) for r in readings):  # the rest are not read
             unread = [UNREAD] * len(contexts[first:])
         else:
-            readings += read_kind_asked(contexts[first:])
+            readings += read_as_asked(contexts[first:])
             first, unread = len(contexts), []
         # a multi-part question's parts are read in the passages the whole question was read in, each
         # part in its own of those and those about what it names itself

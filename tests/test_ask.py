@@ -243,3 +243,19 @@ def test_informal_words_are_read_as_the_articles_write_them(engine: Engine) -> N
         plain.confidence,
     )
     assert informal.question.endswith("kids?")  # the user's own words are what the answer shows
+
+
+def test_the_one_whose_words_are_asked_about_is_not_the_answer(engine: Engine) -> None:
+    """The reader is surest of Cockell's own name for whom Cockell says should take responsibility;
+    the answer is what he said, not who said it."""
+    question = (
+        "Who did Cockell say should take responsibility for safeguarding, beyond child protection "
+        "professionals and the police?"
+    )
+    contexts, readings = engine.read(question, engine.search(question).passages)
+    spans = [
+        (c[r.start : r.end], r.margin) for c, r in zip(contexts, readings, strict=True) if r.start is not None
+    ]
+    assert "Cockell" in max(spans, key=lambda s: s[1])[0]
+    answer = engine.ask(question)
+    assert answer.short_answer is None or "Cockell" not in answer.short_answer.text

@@ -7,8 +7,8 @@ from rag.answer.answer_type import expected_type, offers
 from rag.answer.compose import REFUSAL, Composer, Composition, coverage, missing_numbers
 from rag.answer.conversation import cited_before, earlier_question, is_follow_up, resolve
 from rag.answer.draft import Draft
+from rag.answer.from_reader import as_asked
 from rag.answer.from_reader import compose as compose_from_readings
-from rag.answer.from_reader import of_asked_kind
 from rag.answer.names import best_named, missing_names
 from rag.answer.normalize import normalize_tokens
 from rag.answer.parts import question_parts
@@ -25,6 +25,7 @@ __all__ = [
     "Draft",
     "Reader",
     "Reading",
+    "as_asked",
     "as_question",
     "best_named",
     "cited_before",
@@ -36,7 +37,6 @@ __all__ = [
     "missing_names",
     "missing_numbers",
     "normalize_tokens",
-    "of_asked_kind",
     "offers",
     "question_parts",
     "resolve",

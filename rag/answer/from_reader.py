@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.answer_type import expected_type, span_offers
+from rag.answer.names import speaker
 from rag.answer.normalize import normalize_tokens
 from rag.answer.reader import UNREAD, Calibration, Reading
 from rag.ingest import collapse
@@ -76,20 +77,35 @@ def _found(
     return out
 
 
-def of_asked_kind(question: str, contexts: Sequence[str], readings: list[Reading]) -> list[Reading]:
-    """The readings whose span is of the kind the question asks for (`expected_type`), the others
-    UNREAD: "How much do councils pay per week?" is not answered by "cheaper", nor "Which number
-    should I ring?" by a unit's name, however sure the reader is of them. A question asking for no
-    time or quantity keeps every reading."""
-    kind = expected_type(question)
-    if kind is None:
-        return readings
+def as_asked(
+    question: str, contexts: Sequence[str], readings: list[Reading], check_kind: bool = True
+) -> list[Reading]:
+    """The readings whose span can answer the question as asked, the others UNREAD:
+    - a span of the kind the question asks for (`expected_type`; unless `check_kind` is false, as for
+      a multi-part question, whose whole reading may rightly lead with another part's kind): "How
+      much do councils pay per week?" is not answered by "cheaper", nor "Which number should I
+      ring?" by a unit's name, however sure the reader is of them;
+    - a span not naming the one whose words the question asks about (`speaker`): in "Who did
+      Cockell say should take responsibility?" Cockell says, and "Sir Merrick Cockell", the name the
+      reader is surest of, is not what he said."""
+    kind = expected_type(question) if check_kind else None
+    sayer = speaker(question)
+    sayers_word = _word(sayer) if sayer else None
+
+    def fits(span: str) -> bool:
+        if kind is not None and not span_offers(kind, span, question):
+            return False
+        return sayers_word is None or sayers_word not in {_word(w) for w in span.split()}
+
     return [
-        r
-        if r.start is None or r.end is None or span_offers(kind, context[r.start : r.end], question)
-        else UNREAD
+        r if r.start is None or r.end is None or fits(context[r.start : r.end]) else UNREAD
         for context, r in zip(contexts, readings, strict=True)
     ]
+
+
+def _word(text: str) -> str:
+    """A word as compared with a name: case, possessive and punctuation off."""
+    return text.casefold().strip(".,;:!?\"'“”‘’()").removesuffix("’s").removesuffix("'s")
 
 
 def compose(

@@ -60,6 +60,25 @@ def question_names(question: str) -> list[str]:
     return [p for p in parts if len(p) > 1]
 
 
+# "Who did Cockell say…?", "What does the Education Secretary think…?", "…, according to Munn?"
+_SPEAKER = re.compile(
+    r"\b(?:(?:do|does|did)\s+(?P<sayer>(?:the\s+)?[A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*)*)\s+"
+    r"(?:say|think|believe|argue|claim|want|fear|feel|suggest|propose|recommend|warn|blame|see|expect|hope"
+    r"|mean|describe)\b"
+    r"|\b(?:according\s+to|per)\s+(?P<source>(?:the\s+)?[A-Z][\w’'.-]*(?:\s+[A-Z][\w’'.-]*)*))"
+)
+
+
+def speaker(question: str) -> str | None:
+    """The name of the one whose words or views the question asks about, by its last word, the
+    surname or the head of a title ("Who did Sir Merrick Cockell say…?": Cockell; "What does the
+    Education Secretary think…?": Secretary), possessive taken off; None when it asks about none."""
+    m = _SPEAKER.search(question)
+    if not m:
+        return None
+    return _POSSESSIVE.sub("", (m.group("sayer") or m.group("source")).split()[-1])
+
+
 def missing_names(question: str, documents: Iterable[str]) -> list[str]:
     """The question's names that none of `documents` (their full text) mentions in any of the
     tolerated spellings; empty when the question names nothing or every name is found."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.answer.from_reader import compose, of_asked_kind
+from rag.answer.from_reader import as_asked, compose
 from rag.answer.parts import question_parts
 from rag.answer.reader import UNREAD, Calibration, Reading
 from rag.search.rerank import Candidate
@@ -222,9 +222,20 @@ def test_below_even_odds_a_further_sentence_does_not_join_however_low_the_thresh
 
 
 def test_a_span_not_of_the_kind_asked_is_dropped_and_the_rest_kept() -> None:
-    """ "When…" keeps 1932 and drops the designer's name; "Who…" asks for no kind and keeps both."""
+    """ "When…" keeps 1932 and drops the designer's name; "Who…" asks for no kind and keeps both, and
+    so does a multi-part question's whole reading (`check_kind` off)."""
     year, name = Reading(DOC.index("1932"), DOC.index("1932") + 4, 6.0, 1.0), Reading(AT, AT + 14, 9.0, 1.0)
     contexts = [DOC, DOC, ""]
     readings = [year, name, UNREAD]
-    assert of_asked_kind("When did the bridge open?", contexts, readings) == [year, UNREAD, UNREAD]
-    assert of_asked_kind("Who designed the bridge?", contexts, readings) == readings
+    assert as_asked("When did the bridge open?", contexts, readings) == [year, UNREAD, UNREAD]
+    assert as_asked("Who designed the bridge?", contexts, readings) == readings
+    assert as_asked("When did the bridge open?", contexts, readings, check_kind=False) == readings
+
+
+def test_a_span_naming_the_one_whose_words_are_asked_about_is_dropped() -> None:
+    """Asked what Bradfield said, his own name is no answer; asked what the council said, it is."""
+    name, arch = Reading(AT, AT + 14, 9.0, 1.0), Reading(DOC.index("503"), DOC.index("503") + 10, 5.0, 1.0)
+    contexts, readings = [DOC, DOC], [name, arch]
+    assert as_asked("Who did Bradfield say should build it?", contexts, readings) == [UNREAD, arch]
+    assert as_asked("Who should build it, according to John Bradfield?", contexts, readings) == [UNREAD, arch]
+    assert as_asked("Who did the council say should build it?", contexts, readings) == readings

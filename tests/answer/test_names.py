@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.names import best_named, missing_names, question_names
+from rag.answer.names import best_named, missing_names, question_names, speaker
 
 DOCS = [
     "Sir Merrick Cockell, Chairman of the Local Government Association, spoke in Harrogate. "
@@ -62,3 +62,20 @@ def test_the_documents_naming_most_of_the_question_are_its_subject() -> None:
         raise AssertionError(f"{doc} was read")
 
     assert best_named("who spoke first?", ["lga", "ofsted"], unread) == {"lga", "ofsted"}
+
+
+@pytest.mark.parametrize(
+    ("question", "sayer"),
+    [
+        ("Who did Cockell say should take responsibility?", "Cockell"),
+        ("who does Sir Merrick Cockell say people blame?", "Cockell"),
+        ("What does the Education Secretary think of it?", "Secretary"),
+        ("What's the issue, according to Munn?", "Munn"),
+        ("How was it different, per Loughton's account?", "Loughton"),
+        # asking about no one's words, or about someone unnamed
+        ("Who chairs the Local Government Association?", None),
+        ("What did the council say?", None),
+    ],
+)
+def test_the_one_whose_words_a_question_asks_about(question: str, sayer: str | None) -> None:
+    assert speaker(question) == sayer
