@@ -337,7 +337,9 @@ class Engine:
         """The passages' source text (offsets into the file, not the collapsed chunk text) and the
         reader's verdict on each, as `ask` reads them: a request as its question (`as_question`,
         `without_joining_words`), UNREAD for those off the question's subject (`_on_subject`); needs a
-        reader (`reader` not "none")."""
+        reader (`reader` not "none"). The verdicts are the reader's own, before `ask` sets aside the
+        spans that cannot answer the question as asked (`as_asked`): the calibration was fitted on
+        them so."""
         question = without_joining_words(as_question(question))
         text_of = cache(self.reader.document_text)
         contexts = _contexts(passages, {p.doc: text_of(p.doc) for p in passages})
