@@ -87,7 +87,8 @@ def missing_names(question: str, documents: Iterable[str]) -> list[str]:
         return []
     texts = list(documents)
     words = frozenset().union(*(_words(t) for t in texts))
-    missing = [n for n in names if _plain(n) not in words]
+    # a name is held when each of its words is: "O'Brien" is the words "o" and "brien" of a text
+    missing = [n for n in names if not set(_WORD.findall(_plain(n))) <= words]
     if not missing:
         return []
     acronyms = set().union(*(_acronyms(t) for t in texts))

@@ -10,7 +10,7 @@ DOCS = [
     "Sir Merrick Cockell, Chairman of the Local Government Association, spoke in Harrogate. "
     "The Local Safeguarding Children Boards met after World War II. Richard Feynman lectured in Liège. "
     "The R101 airship was housed at Cardington.",
-    "Ofsted's inspections were criticised by Meg Munn.",
+    "Ofsted's inspections were criticised by Meg Munn and by Mary O'Brien.",
 ]
 
 
@@ -33,6 +33,8 @@ def test_the_names_are_the_capitalised_words_after_the_first() -> None:
         "Where is Liege?",  # accents
         "Where was the R101 housed?",  # letters and digits
         "Does Ofsted inspect, says Munn?",
+        "What did O’Brien say?",  # a name with an apostrophe, either one
+        "Did O'Brien's report help?",
         "How many forms are there?",  # no name at all
     ],
 )
@@ -45,6 +47,7 @@ def test_names_the_documents_never_hold_are_missing() -> None:
     assert missing_names("What did the NSPCC say to Cockell?", DOCS) == ["NSPCC"]
     assert missing_names("What did Kari Feynman say?", ["Karl Feynman spoke."]) == ["Kari"]  # short: exact
     assert missing_names("What did Cockell say?", []) == ["Cockell"]
+    assert missing_names("What did O'Hara say?", DOCS) == ["O'Hara"]  # its "O" alone is no name
 
 
 def test_the_documents_naming_most_of_the_question_are_its_subject() -> None:
