@@ -25,7 +25,6 @@ from typing import Any
 
 from rag.answer.features import MAX_LENGTH, STRIDE, Feature, training_features
 from rag.answer.reader import MODEL_FILE
-from rag.answer.training.distract import with_distractors
 from rag.answer.training.from_onnx import is_reader_folder, load_into
 from rag.answer.training.reword import reworded
 from rag.answer.training.squad import HOLD_OUT_EVERY, Article, examples, read_articles, split
@@ -54,12 +53,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--reword", type=float, default=0.0, help="share of questions reworded with WordNet synonyms"
     )
-    p.add_argument(
-        "--distractors",
-        type=float,
-        default=0.0,
-        help="share of answerable examples given a distractor sentence",
-    )
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--warmup", type=float, default=0.06, help="share of steps warming the learning rate up")
@@ -82,14 +75,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         or args.batch < 1
         or not 0 <= args.negative_rate <= 1
         or not 0 <= args.reword <= 1
-        or not 0 <= args.distractors <= 1
         or args.lr <= 0
         or args.stop_after < 0
         or args.skip_steps < 0
     ):
-        p.error(
-            "examples and batch must be positive, negative-rate, reword and distractors in 0..1, lr positive"
-        )
+        p.error("examples and batch must be positive, negative-rate and reword in 0..1, lr positive")
     return args
 
 
@@ -159,10 +149,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     torch.set_num_threads(args.threads)
     articles = read_articles(args.data, check=not args.no_check)
     training, held_out = split(articles)
-    chosen = limited(training, args.limit_questions)
-    pool = with_distractors(
-        examples(chosen, args.negative_rate, args.seed), chosen, args.distractors, args.seed
-    )
+    pool = examples(limited(training, args.limit_questions), args.negative_rate, args.seed)
     random.Random(args.seed).shuffle(pool)
     pool = reworded(pool[args.start : args.start + args.examples], args.reword, args.seed)
     base = resolve_model(BASE)
