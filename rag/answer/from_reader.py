@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.answer_type import expected_type, span_offers
-from rag.answer.names import speaker
+from rag.answer.names import holds_name, speaker
 from rag.answer.normalize import normalize_tokens
 from rag.answer.reader import UNREAD, Calibration, Reading
 from rag.ingest import collapse
@@ -90,22 +90,16 @@ def as_asked(
       reader is surest of, is not what he said."""
     kind = expected_type(question) if check_kind else None
     sayer = speaker(question)
-    sayers_word = _word(sayer) if sayer else None
 
     def fits(span: str) -> bool:
         if kind is not None and not span_offers(kind, span, question):
             return False
-        return sayers_word is None or sayers_word not in {_word(w) for w in span.split()}
+        return sayer is None or not holds_name(span, sayer)
 
     return [
         r if r.start is None or r.end is None or fits(context[r.start : r.end]) else UNREAD
         for context, r in zip(contexts, readings, strict=True)
     ]
-
-
-def _word(text: str) -> str:
-    """A word as compared with a name: case, possessive and punctuation off."""
-    return text.casefold().strip(".,;:!?\"'“”‘’()").removesuffix("’s").removesuffix("'s")
 
 
 def compose(

@@ -35,9 +35,20 @@ def _plain(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+def _pieces(text: str) -> frozenset[str]:
+    """The words of `text` as names are compared: folded (`_plain`), split at anything not a letter
+    or digit ("O'Brien" is "o" and "brien")."""
+    return frozenset(_WORD.findall(_plain(text)))
+
+
 @lru_cache(maxsize=64)  # the same few documents answer question after question
 def _words(text: str) -> frozenset[str]:
-    return frozenset(_WORD.findall(_plain(text)))
+    return _pieces(text)
+
+
+def holds_name(text: str, name: str) -> bool:
+    """Whether `text` (a short one: a span, a sentence) holds every word of `name`."""
+    return _pieces(name) <= _pieces(text)
 
 
 @lru_cache(maxsize=64)
@@ -87,8 +98,7 @@ def missing_names(question: str, documents: Iterable[str]) -> list[str]:
         return []
     texts = list(documents)
     words = frozenset().union(*(_words(t) for t in texts))
-    # a name is held when each of its words is: "O'Brien" is the words "o" and "brien" of a text
-    missing = [n for n in names if not set(_WORD.findall(_plain(n))) <= words]
+    missing = [n for n in names if not _pieces(n) <= words]  # a name is held when each of its words is
     if not missing:
         return []
     acronyms = set().union(*(_acronyms(t) for t in texts))

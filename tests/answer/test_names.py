@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.names import best_named, missing_names, question_names, speaker
+from rag.answer.names import best_named, holds_name, missing_names, question_names, speaker
 
 DOCS = [
     "Sir Merrick Cockell, Chairman of the Local Government Association, spoke in Harrogate. "
@@ -82,3 +82,9 @@ def test_the_documents_naming_most_of_the_question_are_its_subject() -> None:
 )
 def test_the_one_whose_words_a_question_asks_about(question: str, sayer: str | None) -> None:
     assert speaker(question) == sayer
+
+
+def test_a_span_holds_a_name_when_it_holds_each_of_its_words() -> None:
+    assert holds_name("Mary O’Brien, the Secretary's aide", "O'Brien")  # either apostrophe
+    assert holds_name("the Education Secretary's view", "Secretary")  # a possessive
+    assert holds_name("Liège", "Liege") and not holds_name("Brien", "O'Brien")
