@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rag.answer.normalize import normalize_tokens
 from rag.errors import UserError
+from rag.store.lexical import LexicalIndex
 
 SQUAD_GZ_MD5 = "c8c91797a7c5938a420574babd3f9be7"  # ../shared/data/README.md
 HOLD_OUT_EVERY = 20  # every 20th article (0, 20, 40, …) is held out for development figures
@@ -100,4 +103,31 @@ def examples(articles: list[Article], negative_rate: float, seed: int) -> list[E
                 if not holds(a.paragraphs[i], answers):
                     out.append(Example(f"{qid}#neg{i}", question, a.paragraphs[i], None, "", answers))
                     break
+    return out
+
+
+def groups(
+    articles: list[Article], size: int, negative_rate: float, seed: int, start: int, count: int
+) -> list[tuple[Example, ...]]:
+    """`count` questions of the seeded shuffle of all questions (from position `start`), each with
+    `size` paragraphs of its article as open-domain retrieval puts them before the reader: its own
+    (except for a `negative_rate` share of the questions, made unanswerable) and the others most like
+    it by BM25 that hold none of its answers. For training with shared normalisation."""
+    rng = random.Random(seed)
+    questions = [(a, q) for a in articles for q in a.questions]
+    rng.shuffle(questions)
+    lexical: dict[str, LexicalIndex] = {}
+    out = []
+    for a, (para, qid, question, start_char, answers) in questions[start : start + count]:
+        if a.title not in lexical:
+            lexical[a.title] = LexicalIndex.build(list(a.paragraphs), np.arange(len(a.paragraphs)))
+        answerable = rng.random() >= negative_rate
+        group = [Example(qid, question, a.paragraphs[para], start_char, answers[0], answers)] * answerable
+        for i in np.argsort(-lexical[a.title].scores(question), kind="stable"):
+            if len(group) == size:
+                break
+            if i != para and not holds(a.paragraphs[i], answers):
+                group.append(Example(f"{qid}#neg{i}", question, a.paragraphs[i], None, "", answers))
+        if group:  # a negative of an article whose every other paragraph holds the answer: none
+            out.append(tuple(group))
     return out

@@ -27,7 +27,8 @@ from rag.answer.features import MAX_LENGTH, STRIDE, Feature, training_features
 from rag.answer.reader import MODEL_FILE
 from rag.answer.training.from_onnx import is_reader_folder, load_into
 from rag.answer.training.reword import reworded
-from rag.answer.training.squad import HOLD_OUT_EVERY, Article, examples, read_articles, split
+from rag.answer.training.shared_norm import context_mask, shared_loss
+from rag.answer.training.squad import HOLD_OUT_EVERY, Article, Example, examples, groups, read_articles, split
 from rag.errors import UserError
 
 DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "squad-v1.1-train.json.gz"
@@ -52,6 +53,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--negative-rate", type=float, default=0.35, help="share of questions given a negative")
     p.add_argument(
         "--reword", type=float, default=0.0, help="share of questions reworded with WordNet synonyms"
+    )
+    p.add_argument(
+        "--shared-norm",
+        type=int,
+        default=0,
+        metavar="N",
+        help="train each question over N paragraphs of its article at once, their margins normalised "
+        "together (--examples then counts questions)",
     )
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-4)
@@ -78,8 +87,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         or args.lr <= 0
         or args.stop_after < 0
         or args.skip_steps < 0
+        or not 0 <= args.shared_norm <= args.batch
     ):
-        p.error("examples and batch must be positive, negative-rate and reword in 0..1, lr positive")
+        p.error(
+            "examples and batch must be positive, negative-rate and reword in 0..1, lr positive, "
+            "shared-norm at most the batch"
+        )
     return args
 
 
@@ -110,6 +123,55 @@ def batches(features: list[Feature], size: int, seed: int) -> list[list[Feature]
         out.extend(block[i : i + size] for i in range(0, len(block), size))
     rng.shuffle(out)
     return out
+
+
+def group_batches(units: list[list[Feature]], size: int, seed: int) -> list[list[list[Feature]]]:
+    """Whole groups (one question's windows) in a seeded random order, cut into batches of at least
+    `size` windows, so that a question's windows are always scored together."""
+    order = list(units)
+    random.Random(seed).shuffle(order)
+    out: list[list[list[Feature]]] = [[]]
+    for unit in order:
+        if sum(map(len, out[-1])) >= size:
+            out.append([])
+        out[-1].append(unit)
+    return [b for b in out if b]
+
+
+def training_plan(args: argparse.Namespace, training: list[Article], tokenizer: Any) -> tuple[int, list[Any]]:
+    """(examples, batches): each batch a list of groups of windows scored together. Without
+    --shared-norm every window is its own group, in the order earlier stages were trained on."""
+    articles = limited(training, args.limit_questions)
+    if args.shared_norm:
+        sets = groups(articles, args.shared_norm, args.negative_rate, args.seed, args.start, args.examples)
+        pool: list[Example] = reworded([e for g in sets for e in g], args.reword, args.seed)
+        units, at = [], 0
+        for g in sets:
+            units.append(training_features(tokenizer, pool[at : at + len(g)]))
+            at += len(g)
+        return len(pool), group_batches(units, args.batch, args.seed)
+    pool = examples(articles, args.negative_rate, args.seed)
+    random.Random(args.seed).shuffle(pool)
+    pool = reworded(pool[args.start : args.start + args.examples], args.reword, args.seed)
+    features = [f for i in range(0, len(pool), 256) for f in training_features(tokenizer, pool[i : i + 256])]
+    return len(pool), [[[f] for f in b] for b in batches(features, args.batch, args.seed)]
+
+
+def step_loss(model: Any, batch: list[list[Feature]], shared: bool) -> Any:
+    """The batch's loss: the per-window span loss, plus with `shared` the shared-normalisation loss
+    over each group's margins (rag.answer.training.shared_norm)."""
+    inputs = tensors([f for g in batch for f in g])
+    out = model(**inputs)
+    if not shared:
+        return out.loss
+    rows, at = [], 0
+    for g in batch:
+        rows.append(list(range(at, at + len(g))))
+        at += len(g)
+    mask = context_mask(inputs["token_type_ids"], inputs["attention_mask"])
+    starts = shared_loss(out.start_logits, mask, inputs["start_positions"], rows)
+    ends = shared_loss(out.end_logits, mask, inputs["end_positions"], rows)
+    return out.loss + (starts + ends) / 2
 
 
 def tensors(batch: list[Feature]) -> dict[str, Any]:
@@ -149,17 +211,15 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     torch.set_num_threads(args.threads)
     articles = read_articles(args.data, check=not args.no_check)
     training, held_out = split(articles)
-    pool = examples(limited(training, args.limit_questions), args.negative_rate, args.seed)
-    random.Random(args.seed).shuffle(pool)
-    pool = reworded(pool[args.start : args.start + args.examples], args.reword, args.seed)
     base = resolve_model(BASE)
     tokenizer = AutoTokenizer.from_pretrained(base)
-    features = [f for i in range(0, len(pool), 256) for f in training_features(tokenizer, pool[i : i + 256])]
-    plan = batches(features, args.batch, args.seed)[args.skip_steps :]
+    n_examples, plan = training_plan(args, training, tokenizer)
+    windows = sum(len(g) for b in plan for g in b)
+    plan = plan[args.skip_steps :]
     total = min(len(plan), args.max_steps) if args.max_steps else len(plan)
     print(
-        f"{len(pool)} examples ({sum(e.answer_start is None for e in pool)} negatives) from "
-        f"{len(training)} articles, {len(features)} windows, {total} steps of {args.batch}",
+        f"{n_examples} examples from {len(training)} articles, {windows} windows, "
+        f"{total} steps of {args.batch}",
         file=sys.stderr,
     )
     # read before export() writes --out's reader.json, which may be the --init folder's own
@@ -195,7 +255,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     bar = tqdm(total=total, initial=step, desc="training reader", unit="step", file=sys.stderr)
     last = min(total, args.stop_after) if args.stop_after else total
     while step < last:
-        loss = model(**tensors(plan[step])).loss
+        loss = step_loss(model, plan[step], bool(args.shared_norm))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trained, 1.0)
         optimizer.step()
@@ -225,8 +285,8 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "data": f"SQuAD v1.1 train (CC BY-SA 4.0), every {HOLD_OUT_EVERY}th article held out",
         "max_length": MAX_LENGTH,
         "stride": STRIDE,
-        "examples": len(pool),
-        "windows": len(features),
+        "examples": n_examples,
+        "windows": windows,
         "steps": total,
         "settings": settings | {"max_steps": str(total)},
         "train_seconds_this_run": round(seconds, 1),

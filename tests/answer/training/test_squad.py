@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 from rag.answer.features import encode, label
-from rag.answer.training.squad import HOLD_OUT_EVERY, examples, holds, read_articles, split
+from rag.answer.training.squad import (
+    HOLD_OUT_EVERY,
+    Article,
+    examples,
+    groups,
+    holds,
+    read_articles,
+    split,
+)
 from rag.errors import UserError
 
 PARAGRAPHS = [
@@ -99,3 +107,21 @@ def test_labels_point_at_the_answer_tokens() -> None:
         for w in range(len(enc["input_ids"]))
     ]
     assert labels[0] == (0, 0) and labels[-1] != (0, 0)  # only the window holding it is labelled
+
+
+def test_a_group_is_the_question_over_the_paragraphs_most_like_it_that_lack_its_answer() -> None:
+    paragraphs = (
+        *PARAGRAPHS,
+        "John Bradfield also planned the city's railway.",  # holds the answer: never a negative
+        "The bridge was painted grey, and the bridge's arch is the world's widest steel arch.",
+    )
+    question = (0, "q1", "Who designed the bridge?", 46, ("John Bradfield",))
+    article = Article("Bridge", paragraphs, (question,))
+    (group,) = groups([article], size=3, negative_rate=0.0, seed=1, start=0, count=1)
+    assert group[0].context == PARAGRAPHS[0] and group[0].answer_start == 46
+    # the others by BM25 likeness to the question: the two on the bridge, not the harbour's
+    assert [e.context for e in group[1:]] == [paragraphs[4], PARAGRAPHS[1]]
+    assert all(e.answer_start is None and e.id.startswith("q1#neg") for e in group[1:])
+    (unanswerable,) = groups([article], size=3, negative_rate=1.0, seed=1, start=0, count=1)
+    assert [e.context for e in unanswerable] == [paragraphs[4], PARAGRAPHS[1], PARAGRAPHS[2]]
+    assert groups([article], size=3, negative_rate=0.0, seed=1, start=1, count=5) == []

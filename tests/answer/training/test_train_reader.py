@@ -103,3 +103,15 @@ def test_a_later_stage_starts_from_the_shipped_reader_skips_earlier_batches_and_
     # One step at a tiny learning rate leaves the shipped reader as it was (held-out F1 about 0.7); a
     # run that had started from the base model would score near nothing after one step.
     assert info["dev"]["int8"]["f1"] > 0.5
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not DATA.is_file(), reason="the shared SQuAD training file is not beside the project")
+def test_a_shared_normalisation_stage_trains_each_question_over_several_paragraphs(tmp_path: Path) -> None:
+    out, work = tmp_path / "reader", tmp_path / "work"
+    run = train(out, work, 1, "--init", str(DEFAULT_READER), "--lr", "1e-6", "--shared-norm", "3")
+    assert run.returncode == 0, run.stderr[-2000:]
+    info = json.loads((out / "reader.json").read_text(encoding="utf-8"))
+    # each of the 40 questions comes with paragraphs of its article: more examples than questions
+    assert info["stages"][-1]["settings"]["shared_norm"] == "3" and 40 < info["examples"] <= 120
+    assert info["dev"]["int8"]["f1"] > 0.5  # the shipped reader, barely moved, still reads
