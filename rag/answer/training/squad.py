@@ -19,7 +19,7 @@ import numpy as np
 
 from rag.answer.normalize import normalize_tokens
 from rag.errors import UserError
-from rag.store.lexical import LexicalIndex
+from rag.store import LexicalIndex
 
 SQUAD_GZ_MD5 = "c8c91797a7c5938a420574babd3f9be7"  # ../shared/data/README.md
 HOLD_OUT_EVERY = 20  # every 20th article (0, 20, 40, …) is held out for development figures
