@@ -138,7 +138,9 @@ def group_batches(units: list[list[Feature]], size: int, seed: int) -> list[list
     return [b for b in out if b]
 
 
-def training_plan(args: argparse.Namespace, training: list[Article], tokenizer: Any) -> tuple[int, list[Any]]:
+def training_plan(
+    args: argparse.Namespace, training: list[Article], tokenizer: Any
+) -> tuple[list[Example], list[Any]]:
     """(examples, batches): each batch a list of groups of windows scored together. Without
     --shared-norm every window is its own group, in the order earlier stages were trained on."""
     articles = limited(training, args.limit_questions)
@@ -149,12 +151,12 @@ def training_plan(args: argparse.Namespace, training: list[Article], tokenizer: 
         for g in sets:
             units.append(training_features(tokenizer, pool[at : at + len(g)]))
             at += len(g)
-        return len(pool), group_batches(units, args.batch, args.seed)
+        return pool, group_batches(units, args.batch, args.seed)
     pool = examples(articles, args.negative_rate, args.seed)
     random.Random(args.seed).shuffle(pool)
     pool = reworded(pool[args.start : args.start + args.examples], args.reword, args.seed)
     features = [f for i in range(0, len(pool), 256) for f in training_features(tokenizer, pool[i : i + 256])]
-    return len(pool), [[[f] for f in b] for b in batches(features, args.batch, args.seed)]
+    return pool, [[[f] for f in b] for b in batches(features, args.batch, args.seed)]
 
 
 def step_loss(model: Any, batch: list[list[Feature]], shared: bool) -> Any:
@@ -213,13 +215,13 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     training, held_out = split(articles)
     base = resolve_model(BASE)
     tokenizer = AutoTokenizer.from_pretrained(base)
-    n_examples, plan = training_plan(args, training, tokenizer)
+    pool, plan = training_plan(args, training, tokenizer)
     windows = sum(len(g) for b in plan for g in b)
     plan = plan[args.skip_steps :]
     total = min(len(plan), args.max_steps) if args.max_steps else len(plan)
     print(
-        f"{n_examples} examples from {len(training)} articles, {windows} windows, "
-        f"{total} steps of {args.batch}",
+        f"{len(pool)} examples ({sum(e.answer_start is None for e in pool)} negatives) from "
+        f"{len(training)} articles, {windows} windows, {total} steps of {args.batch}",
         file=sys.stderr,
     )
     # read before export() writes --out's reader.json, which may be the --init folder's own
@@ -285,7 +287,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         "data": f"SQuAD v1.1 train (CC BY-SA 4.0), every {HOLD_OUT_EVERY}th article held out",
         "max_length": MAX_LENGTH,
         "stride": STRIDE,
-        "examples": n_examples,
+        "examples": len(pool),
         "windows": windows,
         "steps": total,
         "settings": settings | {"max_steps": str(total)},
