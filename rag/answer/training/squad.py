@@ -86,6 +86,12 @@ def holds(context: str, answers: tuple[str, ...]) -> bool:
     return any(f" {' '.join(normalize_tokens(a))} " in text for a in answers if normalize_tokens(a))
 
 
+def negative(qid: str, question: str, article: Article, paragraph: int, answers: tuple[str, ...]) -> Example:
+    """The question over a paragraph of its article that does not hold its answer. The id starts with
+    the question's own ("id#negN"), which rewording keys on to word a question and its negatives alike."""
+    return Example(f"{qid}#neg{paragraph}", question, article.paragraphs[paragraph], None, "", answers)
+
+
 def examples(articles: list[Article], negative_rate: float, seed: int) -> list[Example]:
     """Every question with its own paragraph, plus for a `negative_rate` share of them a negative:
     the question over another paragraph of its article that holds none of its answers."""
@@ -101,7 +107,7 @@ def examples(articles: list[Article], negative_rate: float, seed: int) -> list[E
             rng.shuffle(others)
             for i in others[:5]:
                 if not holds(a.paragraphs[i], answers):
-                    out.append(Example(f"{qid}#neg{i}", question, a.paragraphs[i], None, "", answers))
+                    out.append(negative(qid, question, a, i, answers))
                     break
     return out
 
@@ -127,7 +133,7 @@ def groups(
             if len(group) == size:
                 break
             if i != para and not holds(a.paragraphs[i], answers):
-                group.append(Example(f"{qid}#neg{i}", question, a.paragraphs[i], None, "", answers))
+                group.append(negative(qid, question, a, i, answers))
         if group:  # a negative of an article whose every other paragraph holds the answer: none
             out.append(tuple(group))
     return out
