@@ -69,6 +69,16 @@ _SPAN_TIME = re.compile(
     re.I,
 )
 _DURATION = re.compile(_LEAD + r"how\s+(?:long|old)\b", re.I)
+# "How often…" is answered by a rate or a span of time ("every 10 days", "twice a year", "10 days",
+# "rarely"), not by any count: "64,000" (children in care) does not say how often a child is killed.
+_FREQUENCY_ASKED = re.compile(_LEAD + r"how\s+often\b", re.I)
+_FREQUENCY = re.compile(
+    r"%|\b(?:" + _PERIOD + r"|(?:second|minute|hour|night|weekend|time|occasion)s?|once|twice|thrice"
+    r"|(?:bi|semi|tri)?annual(?:ly)?|biennial(?:ly)?|(?:hour|dai|night|week|fortnight|month|quarter|year)ly"
+    r"|per\s*cent|percent|(?:each|every|per)\s+\w+|always|never|often|usually|rarely|seldom|sometimes"
+    r"|occasionally|regularly|frequently|constantly|continually)\b",
+    re.I,
+)
 # "What year…" and "In which month…" are answered by a year or a month, not "later this year".
 _UNIT_ASKED = re.compile(_LEAD + r"(?:what|which)\s+(year|month)\b", re.I)
 _UNIT_OFFERED = {
@@ -95,7 +105,9 @@ def offers(kind: AnswerType, text: str, question: str = "") -> bool:
 def span_offers(kind: AnswerType, span: str, question: str) -> bool:
     """Whether the reader's short answer `span` is of the kind the question asks for: it `offers` one,
     or it is an era or an event-anchored time, which answers a time question and a "how long"; a
-    question asking for a year or a month needs one named."""
+    question asking for a year or a month needs one named, one asking how often a rate."""
+    if _FREQUENCY_ASKED.search(question):
+        return bool(_FREQUENCY.search(span))
     unit = _UNIT_ASKED.search(question)
     if unit:
         return bool(_UNIT_OFFERED[unit.group(1).lower()].search(span)) and offers(kind, span, question)

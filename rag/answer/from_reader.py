@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.answer_type import expected_type, span_offers
-from rag.answer.names import holds_name, speaker
+from rag.answer.names import names_speaker, speaker
 from rag.answer.normalize import normalize_tokens
 from rag.answer.reader import UNREAD, Calibration, Reading
 from rag.ingest import collapse
@@ -85,19 +85,19 @@ def as_asked(
       a multi-part question, whose whole reading may rightly lead with another part's kind): "How
       much do councils pay per week?" is not answered by "cheaper", nor "Which number should I
       ring?" by a unit's name, however sure the reader is of them;
-    - a span not naming the one whose words the question asks about (`speaker`): in "Who did
-      Cockell say should take responsibility?" Cockell says, and "Sir Merrick Cockell", the name the
-      reader is surest of, is not what he said."""
+    - a span not naming the one whose words the question asks about (`speaker`, `names_speaker`): in
+      "Who did Cockell say should take responsibility?" Cockell says, and "Sir Merrick Cockell" (or
+      "Sir Merrick"), the name the reader is surest of, is not what he said."""
     kind = expected_type(question) if check_kind else None
     sayer = speaker(question)
 
-    def fits(span: str) -> bool:
+    def fits(span: str, context: str) -> bool:
         if kind is not None and not span_offers(kind, span, question):
             return False
-        return sayer is None or not holds_name(span, sayer)
+        return sayer is None or not names_speaker(span, sayer, context)
 
     return [
-        r if r.start is None or r.end is None or fits(context[r.start : r.end]) else UNREAD
+        r if r.start is None or r.end is None or fits(context[r.start : r.end], context) else UNREAD
         for context, r in zip(contexts, readings, strict=True)
     ]
 

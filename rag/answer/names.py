@@ -23,6 +23,7 @@ _CONNECTORS = frozenset({"of", "and", "for", "the", "on", "in", "&"})
 _CAPITALISED = r"[A-Z][^\W\d_]*(?:['’]s)?"
 _LINK = r"\s+(?:(?:" + "|".join(map(re.escape, sorted(_CONNECTORS))) + r")\s+)?"
 _CAPITALISED_RUN = re.compile(_CAPITALISED + r"(?:" + _LINK + _CAPITALISED + ")+")
+_FULL_NAME = re.compile(_CAPITALISED + r"(?:\s+" + _CAPITALISED + ")*")  # "Sir Merrick Cockell"
 _POSSESSIVE = re.compile(r"['’]s?$")
 _CLOSE = 0.8  # difflib ratio at which a word of the documents is taken for a misspelling of the name
 _LONGEST_ACRONYM = 8  # initials of at most this many words (a run of capitals can be a whole heading)
@@ -88,6 +89,18 @@ def speaker(question: str) -> str | None:
     if not m:
         return None
     return _POSSESSIVE.sub("", (m.group("sayer") or m.group("source")).split()[-1])
+
+
+def names_speaker(span: str, sayer: str, context: str) -> bool:
+    """Whether `span` names the one whose words the question asks about (`sayer`, from `speaker`): it
+    holds the sayer's name, or it is part of a fuller form of it that `context` uses ("Sir Merrick",
+    read where "Sir Merrick Cockell" spoke, when the question says only "Cockell")."""
+    if holds_name(span, sayer):
+        return True
+    words = _pieces(span)
+    return bool(words) and any(
+        words <= _pieces(name) for name in _FULL_NAME.findall(context) if holds_name(name, sayer)
+    )
 
 
 def missing_names(question: str, documents: Iterable[str]) -> list[str]:

@@ -82,6 +82,13 @@ CHECKS = {"sentence": offers, "span": span_offers}  # a composer's sentence, the
         ("span", "quantity", "until the war ended", "How many reviews were there?", False),
         ("span", "quantity", "cheaper", "How much do councils pay per week?", False),
         ("span", "quantity", "Multi Agency Child Protection Units", "Which number should I ring?", False),
+        # "how often" is answered by a rate, not by any count
+        ("span", "quantity", "10 days", "How often is a child killed?", True),
+        ("span", "quantity", "twice a year", "How often does the board meet?", True),
+        ("span", "quantity", "biennial", "How often is the festival held?", True),
+        ("span", "quantity", "rarely", "How often do inspectors call?", True),
+        ("span", "quantity", "64,000", "How often is a child killed?", False),
+        ("span", "quantity", "A third of the children", "How often is a child killed?", False),
     ],
 )
 def test_a_text_offers_the_kind_asked(

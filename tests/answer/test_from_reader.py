@@ -239,3 +239,5 @@ def test_a_span_naming_the_one_whose_words_are_asked_about_is_dropped() -> None:
     assert as_asked("Who did Bradfield say should build it?", contexts, readings) == [UNREAD, arch]
     assert as_asked("Who should build it, according to John Bradfield?", contexts, readings) == [UNREAD, arch]
     assert as_asked("Who did the council say should build it?", contexts, readings) == readings
+    first = Reading(AT, AT + 4, 9.0, 1.0)  # "John": the document's fuller form of Bradfield's name
+    assert as_asked("Who did Bradfield say should build it?", contexts, [first, arch]) == [UNREAD, arch]

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.names import best_named, holds_name, missing_names, question_names, speaker
+from rag.answer.names import (
+    best_named,
+    holds_name,
+    missing_names,
+    names_speaker,
+    question_names,
+    speaker,
+)
 
 DOCS = [
     "Sir Merrick Cockell, Chairman of the Local Government Association, spoke in Harrogate. "
@@ -88,3 +95,23 @@ def test_a_span_holds_a_name_when_it_holds_each_of_its_words() -> None:
     assert holds_name("Mary O’Brien, the Secretary's aide", "O'Brien")  # either apostrophe
     assert holds_name("the Education Secretary's view", "Secretary")  # a possessive
     assert holds_name("Liège", "Liege") and not holds_name("Brien", "O'Brien")
+
+
+@pytest.mark.parametrize(
+    ("span", "sayer", "named"),
+    [
+        ("Cockell", "Cockell", True),
+        ("Sir Merrick", "Cockell", True),  # the fuller form the document uses
+        ("Merrick", "Cockell", True),
+        ("Sir Merrick Cockell, Chairman", "Cockell", True),
+        ("the Local Government Association", "Cockell", False),  # what he chairs is not his name
+        ("Meg Munn", "Cockell", False),
+        ("Harrogate", "Cockell", False),
+        ("2011", "Cockell", False),  # a span with no name in it
+        ("Meg", "Munn", False),  # Meg Munn is in the other document only
+    ],
+)
+def test_a_span_names_the_speaker_by_any_part_of_the_name_the_document_gives(
+    span: str, sayer: str, named: bool
+) -> None:
+    assert names_speaker(span, sayer, DOCS[0]) is named
