@@ -104,17 +104,19 @@ bench: setup
 	  --json-out benchmarks/results/load_postgres.json
 	$(BIN)/python benchmarks/bench_ray.py
 
-# Retrain the shipped reader (models/reader) from ../shared/data, in six stages of about 80, 55, 50,
-# 48, 74 and 63 minutes on 2 cores: 26,000 examples from the base model, then 40,000 further examples
-# the first never saw at half the learning rate, then the next 40,000, then the batches of those the
-# third stage never reached, starting from its int8 weights (only those are kept), then the batches
-# the second never reached, then a second pass over the first stage's examples at a low learning rate
-# with half of their questions reworded by WordNet synonyms. Stages 2 and 3 were shortened midway to
-# fit their sessions; `--stop-after` replays that exactly (each resume decays the learning rate to
-# zero at its own --max-steps). A rerun of any step resumes from its checkpoint. glibc would return
-# torch's large buffers to the system after every step and fault them in again (a third of the time
-# went to the kernel): keep them instead. The refusal is calibrated on the test bed's calibration half
-# and its reworded copy, since users word questions unlike the text.
+# Retrain the shipped reader (models/reader) from ../shared/data, in eight stages of about 80, 55,
+# 50, 48, 74, 63, 62 and 45 minutes on 2 cores: 26,000 examples from the base model, then 40,000
+# further examples the first never saw at half the learning rate, then the next 40,000, then the
+# batches of those the third stage never reached, starting from its int8 weights (only those are
+# kept), then the batches the second never reached, then a second pass over the first stage's
+# examples at a low learning rate with half of their questions reworded by WordNet synonyms, then
+# two stages of 5,000 questions each read over four paragraphs of their article with shared
+# normalisation. Stages 2, 3 and 8 were shortened midway to fit their sessions; `--stop-after`
+# replays that exactly (each resume decays the learning rate to zero at its own --max-steps). A
+# rerun of any step resumes from its checkpoint. glibc would return torch's large buffers to the
+# system after every step and fault them in again (a third of the time went to the kernel): keep
+# them instead. The refusal is calibrated on the test bed's calibration half and its reworded copy,
+# since users word questions unlike the text.
 TRAIN := MALLOC_MMAP_THRESHOLD_=4294967296 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=1073741824 \
   $(BIN)/python -m rag.answer.training.train_reader
 STAGE2 := --init build/reader/checkpoint.pt --start 26000 --examples 40000 --lr 5e-5 --work build/reader2
@@ -125,6 +127,12 @@ STAGE5 := --init build/reader4/out --start 26000 --examples 40000 --skip-steps 8
 # Stage 6: 600 of the 897 batches of stage 1's examples again, half of their questions reworded.
 STAGE6 := --init build/reader5/out --start 0 --examples 26000 --reword 0.5 --lr 2e-5 --max-steps 600 \
   --work build/reader6
+# Stages 7 and 8: shared normalisation, each question over its paragraph (or, made unanswerable, not)
+# and the others of its article most like it by BM25 that lack its answer, four in all.
+STAGE7 := --init build/reader6/out --shared-norm 4 --start 0 --examples 5000 --reword 0.5 --lr 2e-5 \
+  --max-steps 600 --work build/reader7
+STAGE8 := --init build/reader7/checkpoint.pt --shared-norm 4 --start 5000 --examples 5000 --reword 0.5 \
+  --lr 2e-5 --work build/reader8
 BED := build/squad-heldout
 reader: setup
 	$(TRAIN) --work build/reader --out build/reader/out
@@ -135,7 +143,10 @@ reader: setup
 	$(TRAIN) $(STAGE3) --max-steps 640 --out build/reader3/out
 	$(TRAIN) $(STAGE4) --out build/reader4/out
 	$(TRAIN) $(STAGE5) --out build/reader5/out
-	$(TRAIN) $(STAGE6) --out models/reader
+	$(TRAIN) $(STAGE6) --out build/reader6/out
+	$(TRAIN) $(STAGE7) --out build/reader7/out
+	$(TRAIN) $(STAGE8) --max-steps 600 --stop-after 300
+	$(TRAIN) $(STAGE8) --max-steps 400 --out models/reader
 	$(BIN)/python eval/squad_corpus.py --out $(BED)
 	$(BIN)/python eval/reword_questions.py $(BED)/calibration.jsonl --out $(BED)/calibration-reworded.jsonl
 	$(BIN)/rag index $(BED)/docs --index-dir build/squad-index --rebuild

@@ -71,7 +71,7 @@ class Config:
     # the threshold eval/calibrate_reader.py chose for the shipped weights (the most refusals at no
     # more than 5% false refusals, by cross-validation); further sentences need at least 0.5.
     reader: str = "shipped"
-    reader_threshold: float = 0.42
+    reader_threshold: float = 0.43
     # Where the reader finds no span, the composer's sentences answer if its own check passes.
     composer_fallback: bool = True
     # The reader reads this many passages first and the rest only when none of them answers (0 = all,
