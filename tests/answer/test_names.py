@@ -109,9 +109,16 @@ def test_a_span_holds_a_name_when_it_holds_each_of_its_words() -> None:
         ("Harrogate", "Cockell", False),
         ("2011", "Cockell", False),  # a span with no name in it
         ("Meg", "Munn", False),  # Meg Munn is in the other document only
+        ("Mary", "O'Brien", False),
     ],
 )
 def test_a_span_names_the_speaker_by_any_part_of_the_name_the_document_gives(
     span: str, sayer: str, named: bool
 ) -> None:
     assert names_speaker(span, sayer, DOCS[0]) is named
+
+
+def test_a_fuller_name_may_hold_an_apostrophe_or_a_hyphen() -> None:
+    assert names_speaker("Mary", "O'Brien", DOCS[1])
+    assert names_speaker("Jean", "Sartre", "As Jean-Paul Sartre wrote, …")
+    assert not names_speaker("Ofsted", "O'Brien", DOCS[1])
