@@ -79,6 +79,12 @@ _FREQUENCY = re.compile(
     r"|occasionally|regularly|frequently|constantly|continually)\b",
     re.I,
 )
+# "How many days…?" counts something other than money: a sum ("£79.9m") answers only "how much" or
+# "how many pounds" (of SQuAD's 4,260 training "how many" questions, 2 have money for an answer, both
+# naming the currency).
+_CURRENCIES = r"pounds|dollars|euros|yen|pence|cents|francs|rupees|yuan"
+_COUNT_ASKED = re.compile(_LEAD + r"how\s+many\b(?!\s+(?:\w+\s+)?(?:" + _CURRENCIES + r")\b)", re.I)
+_MONEY = re.compile(r"[£$€¥]|\b(?:" + _CURRENCIES + r"|pound|dollar|euro|cent)\b", re.I)
 # "What year…" and "In which month…" are answered by a year or a month, not "later this year".
 _UNIT_ASKED = re.compile(_LEAD + r"(?:what|which)\s+(year|month)\b", re.I)
 _UNIT_OFFERED = {
@@ -105,9 +111,12 @@ def offers(kind: AnswerType, text: str, question: str = "") -> bool:
 def span_offers(kind: AnswerType, span: str, question: str) -> bool:
     """Whether the reader's short answer `span` is of the kind the question asks for: it `offers` one,
     or it is an era or an event-anchored time, which answers a time question and a "how long"; a
-    question asking for a year or a month needs one named, one asking how often a rate."""
+    question asking for a year or a month needs one named, one asking how often a rate, and one asking
+    how many (not pounds or dollars) no sum of money."""
     if _FREQUENCY_ASKED.search(question):
         return bool(_FREQUENCY.search(span))
+    if _COUNT_ASKED.search(question) and _MONEY.search(span):
+        return False
     unit = _UNIT_ASKED.search(question)
     if unit:
         return bool(_UNIT_OFFERED[unit.group(1).lower()].search(span)) and offers(kind, span, question)

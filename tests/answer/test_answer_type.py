@@ -89,6 +89,12 @@ CHECKS = {"sentence": offers, "span": span_offers}  # a composer's sentence, the
         ("span", "quantity", "rarely", "How often do inspectors call?", True),
         ("span", "quantity", "64,000", "How often is a child killed?", False),
         ("span", "quantity", "A third of the children", "How often is a child killed?", False),
+        # "how many" counts something other than money, unless it names the currency
+        ("span", "quantity", "£79.9m", "How many days do councils get?", False),
+        ("span", "quantity", "45 working days", "How many days do councils get?", True),
+        ("span", "quantity", "£60 million", "How many pounds were spent on TVs?", True),
+        ("span", "quantity", "$20.23 billion", "How many US dollars were spent?", True),
+        ("span", "quantity", "£79.9m", "How much did it receive?", True),
     ],
 )
 def test_a_text_offers_the_kind_asked(
