@@ -11,13 +11,13 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from rag.answer.names import MULTI_WORD_NAME
 from rag.store import QUESTION_WORDS
 
 # Personal pronouns point back to an earlier turn; "their", "it", "that" or "there" usually point
 # inside the question itself ("children who live outside their area"), so they do not count.
 _ANAPHORA = re.compile(r"\b(he|she|him|his|her|hers|they|them|the same)\b", re.IGNORECASE)
 _CONTINUATION = re.compile(r"^\s*(and|but|also|so|what about|how about|what else|why|when|where)\b", re.I)
-_NAME = re.compile(r"\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)+")  # multi-word capitalised names
 _WORD = re.compile(r"[\w’'-]+")
 _FEW_WORDS = 4
 
@@ -59,7 +59,7 @@ def resolve(question: str, history: Sequence[Any] | None) -> str:
     messages = _messages(history)
     last_user = _last(messages, "user")
     last_answer = _last(messages, "assistant")
-    names = _NAME.findall(last_user) + _NAME.findall(re.sub(r"\[\d+\]", "", last_answer))
+    names = MULTI_WORD_NAME.findall(last_user) + MULTI_WORD_NAME.findall(re.sub(r"\[\d+\]", "", last_answer))
     own_topic = [w for w in _WORD.findall(question) if w.lower() not in QUESTION_WORDS]
     continuation = bool(_CONTINUATION.match(question))
     carry = " ".join(names) if own_topic and names and not continuation else " ".join([last_user, *names])

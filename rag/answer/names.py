@@ -23,7 +23,8 @@ _CONNECTORS = frozenset({"of", "and", "for", "the", "on", "in", "&"})
 _CAPITALISED = r"[A-Z][^\W\d_]*(?:['’]s)?"
 _LINK = r"\s+(?:(?:" + "|".join(map(re.escape, sorted(_CONNECTORS))) + r")\s+)?"
 _CAPITALISED_RUN = re.compile(_CAPITALISED + r"(?:" + _LINK + _CAPITALISED + ")+")
-_FULL_NAME = re.compile(r"[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")  # "Sir Merrick Cockell", "Mary O'Brien"
+# a name of two or more capitalised words: "Sir Merrick Cockell", "Mary O'Brien", "Jean-Paul Sartre"
+MULTI_WORD_NAME = re.compile(r"\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)+")
 _POSSESSIVE = re.compile(r"['’]s?$")
 _CLOSE = 0.8  # difflib ratio at which a word of the documents is taken for a misspelling of the name
 _LONGEST_ACRONYM = 8  # initials of at most this many words (a run of capitals can be a whole heading)
@@ -94,12 +95,13 @@ def speaker(question: str) -> str | None:
 def names_speaker(span: str, sayer: str, context: str) -> bool:
     """Whether `span` names the one whose words the question asks about (`sayer`, from `speaker`): it
     holds the sayer's name, or it is part of a fuller form of it that `context` uses ("Sir Merrick",
-    read where "Sir Merrick Cockell" spoke, when the question says only "Cockell")."""
+    read where "Sir Merrick Cockell" spoke, when the question says only "Cockell"). A one-word form is
+    the sayer's name itself, which the first test catches."""
     if holds_name(span, sayer):
         return True
     words = _pieces(span)
     return bool(words) and any(
-        words <= _pieces(name) for name in _FULL_NAME.findall(context) if holds_name(name, sayer)
+        words <= _pieces(name) for name in MULTI_WORD_NAME.findall(context) if holds_name(name, sayer)
     )
 
 
