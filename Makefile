@@ -9,7 +9,8 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup llm browser ocr postgres postgres-install postgres-stop run index test lint bench reader clean
+.PHONY: setup llm browser ocr postgres postgres-install postgres-stop run index test lint bench reader quality \
+  clean
 
 setup: $(STAMP) ocr
 
@@ -147,11 +148,29 @@ reader: setup
 	$(TRAIN) $(STAGE7) --out build/reader7/out
 	$(TRAIN) $(STAGE8) --max-steps 600 --stop-after 300
 	$(TRAIN) $(STAGE8) --max-steps 400 --out models/reader
-	$(BIN)/python eval/squad_corpus.py --out $(BED)
-	$(BIN)/python eval/reword_questions.py $(BED)/calibration.jsonl --out $(BED)/calibration-reworded.jsonl
-	$(BIN)/rag index $(BED)/docs --index-dir build/squad-index --rebuild
+	@$(MAKE) --no-print-directory $(BED)/calibration-reworded.jsonl $(SQUAD_INDEX)/CURRENT
 	$(BIN)/python eval/calibrate_reader.py $(BED)/calibration.jsonl $(BED)/calibration-reworded.jsonl \
-	  --index-dir build/squad-index --write models/reader/reader.json
+	  --index-dir $(SQUAD_INDEX) --write models/reader/reader.json
+
+# The held-out SQuAD test bed (eval/squad_corpus.py), its reworded copies (the train extra's WordNet)
+# and its index, each made once.
+SQUAD_INDEX := build/squad-index
+$(BED)/calibration.jsonl $(BED)/test.jsonl &: | setup
+	$(BIN)/python eval/squad_corpus.py --out $(BED)
+$(BED)/%-reworded.jsonl: $(BED)/%.jsonl
+	$(BIN)/python eval/reword_questions.py $< --out $@
+$(SQUAD_INDEX)/CURRENT: $(BED)/test.jsonl
+	$(BIN)/rag index $(BED)/docs --index-dir $(SQUAD_INDEX) --rebuild
+
+# Every quality set in one table (eval/quality.py): the seed questions in three wordings and the test
+# bed. The last run is kept as build/quality-before and this one compared against it, set by set. A
+# reworded copy that cannot be made (no train extra) is skipped with one line.
+quality: index $(BED)/calibration.jsonl $(SQUAD_INDEX)/CURRENT
+	-@$(MAKE) --no-print-directory $(BED)/calibration-reworded.jsonl $(BED)/test-reworded.jsonl
+	rm -rf build/quality-before
+	if [ -d build/quality ]; then mv build/quality build/quality-before; fi
+	$(BIN)/python eval/quality.py --out build/quality \
+	  $$([ -d build/quality-before ] && echo --compare build/quality-before)
 
 clean:
 	rm -rf $(VENV) index/* .pytest_cache .mypy_cache

@@ -50,9 +50,7 @@ def compare_runs(dir_a: Path, dir_b: Path) -> str:
     summary_a, results_a = load_run(dir_a)
     summary_b, results_b = load_run(dir_b)
     fig_a, fig_b = figures(summary_a), figures(summary_b)
-    both = [
-        i for i in results_a if i in results_b and "correct" in results_a[i] and "correct" in results_b[i]
-    ]
+    both = scored_in_both(results_a, results_b)
     paired = per_question(results_a, results_b, both)
     rows = [("figure", "A", "B", "B − A", "95% interval of B − A")]
     for name in sorted(fig_a.keys() | fig_b.keys(), key=list({**fig_a, **fig_b}).index):
@@ -80,16 +78,12 @@ def compare_runs(dir_a: Path, dir_b: Path) -> str:
     ]
     if changed:
         lines.append(f"\nsettings that differ: {', '.join(changed)}")
-    flips = []
-    for title, before in (("right → wrong", True), ("wrong → right", False)):
-        flipped = [
-            i for i in both if results_a[i]["correct"] is before and results_b[i]["correct"] is not before
-        ]
-        flips.append(len(flipped))
+    worse, better = flips(results_a, results_b)
+    for title, flipped in (("right → wrong", worse), ("wrong → right", better)):
         lines.append(f"\n{title}: {len(flipped)}")
         lines += [f"  {i}: {results_b[i]['question']}" for i in flipped]
-    if sum(flips):
-        p = mcnemar(*flips)
+    if worse or better:
+        p = mcnemar(len(worse), len(better))
         lines.append(
             f"exact McNemar test on the flips: p = {p:.3g} (how often flips this uneven come by chance)"
         )
@@ -97,6 +91,24 @@ def compare_runs(dir_a: Path, dir_b: Path) -> str:
     if only:
         lines.append(f"\n{only} questions are in only one of the runs")
     return "\n".join(lines)
+
+
+def scored_in_both(results_a: dict[str, dict[str, Any]], results_b: dict[str, dict[str, Any]]) -> list[str]:
+    """The ids both runs answered and judged (a question that failed has no verdict)."""
+    return [
+        i for i in results_a if i in results_b and "correct" in results_a[i] and "correct" in results_b[i]
+    ]
+
+
+def flips(
+    results_a: dict[str, dict[str, Any]], results_b: dict[str, dict[str, Any]]
+) -> tuple[list[str], list[str]]:
+    """The ids judged correct in A and not in B (right → wrong), and the other way round."""
+    both = scored_in_both(results_a, results_b)
+    return (
+        [i for i in both if results_a[i]["correct"] is True and results_b[i]["correct"] is not True],
+        [i for i in both if results_a[i]["correct"] is not True and results_b[i]["correct"] is True],
+    )
 
 
 def per_question(

@@ -1,0 +1,192 @@
+"""Every quality set in one run (`make quality`): the figures a landing is judged by, side by side.
+
+Each set is a question file and the index it is asked over: the seed questions in the articles'
+wording, in users' wording and written blind (over index/), and the SQuAD test bed's calibration half
+(the decision set), its test half and their WordNet-reworded copies (over build/squad-index; see
+eval/squad_corpus.py). Every set runs through `rag eval` into OUT/<set>/, so any of them can be opened,
+re-reported or compared alone; a set whose files are missing is named in one line and skipped. The
+table gives, per set, the key facts with their 95% interval, the short answer's exact match and F1,
+false refusals, refusal recall, valid citations and `ask` p50; with `--compare PREV` (an earlier
+run's OUT) also each set's key-facts change and its flips (right → wrong / wrong → right) with the
+exact McNemar p, the test `rag eval --compare` uses for one set.
+
+    python eval/quality.py --out build/quality [--compare build/quality-before] [--config my.toml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rag.cli import main as rag_main
+from rag.errors import UserError
+from rag.evaluation.compare import flips, load_run
+from rag.evaluation.evalrun import RESULTS
+from rag.evaluation.intervals import mcnemar
+
+BED = Path("build/squad-heldout")
+SQUAD_INDEX = Path("build/squad-index")
+
+
+@dataclass(frozen=True)
+class QualitySet:
+    name: str
+    questions: Path
+    index_dir: Path
+
+
+DEFAULT_SETS = (
+    QualitySet("seeds", Path("eval/seed_questions.jsonl"), Path("index")),
+    QualitySet("seeds-users", Path("eval/seed_questions_users.jsonl"), Path("index")),
+    QualitySet("seeds-blind", Path("eval/seed_questions_users2.jsonl"), Path("index")),
+    QualitySet("squad-calibration", BED / "calibration.jsonl", SQUAD_INDEX),
+    QualitySet("squad-calibration-reworded", BED / "calibration-reworded.jsonl", SQUAD_INDEX),
+    QualitySet("squad-test", BED / "test.jsonl", SQUAD_INDEX),
+    QualitySet("squad-test-reworded", BED / "test-reworded.jsonl", SQUAD_INDEX),
+)
+HEADER = (
+    "set",
+    "questions (answerable + not)",
+    "key facts (95%)",
+    "short EM / F1",
+    "false refusals",
+    "refusal recall",
+    "citations valid",
+    "p50 ms",
+)
+COMPARED = ("key facts change", "flips worse / better")
+
+
+def parse_set(text: str) -> QualitySet:
+    """A set given as NAME=QUESTIONS@INDEX_DIR."""
+    name, _, rest = text.partition("=")
+    questions, _, index_dir = rest.rpartition("@")
+    if not name or not questions or not index_dir:
+        raise UserError(f"--set wants NAME=QUESTIONS@INDEX_DIR, not {text!r}")
+    return QualitySet(name, Path(questions), Path(index_dir))
+
+
+def why_not(s: QualitySet, out: Path) -> str | None:
+    """Why set `s` cannot run into `out`, or None when it can: an earlier run's results are never
+    overwritten (`make quality` moves the last run aside and compares against it)."""
+    if not s.questions.is_file():
+        return f"{s.questions} not found"
+    if not (s.index_dir / "CURRENT").is_file():
+        return f"no index in {s.index_dir}"
+    if (out / s.name / RESULTS).exists():
+        return f"{out / s.name} already holds results; pick another --out"
+    return None
+
+
+def run_set(s: QualitySet, out: Path, config: Path | None) -> bool:
+    """`rag eval` of one set into out/<name>/; whether it finished."""
+    extra = ["--config", str(config)] if config else []
+    argv = ["eval", str(s.questions), "--index-dir", str(s.index_dir), "--out", str(out / s.name), *extra]
+    return rag_main(argv) == 0
+
+
+def _share(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def row(name: str, summary: dict[str, Any]) -> tuple[str, ...]:
+    """One set's line of the table from its summary.json."""
+    answer, refusal = summary["answer"], summary["refusal"]
+    unanswerable = refusal.get("unanswerable", 0)
+    interval = summary.get("intervals", {}).get("answer.all_facts")
+    facts = _share(answer.get("all_facts"))
+    if interval:
+        facts += f" ({interval[0]:.3f}–{interval[1]:.3f})"
+    return (
+        name,
+        f"{summary['n'] - unanswerable} + {unanswerable}",
+        facts,
+        f"{_share(answer.get('short_exact_match'))} / {_share(answer.get('short_f1'))}",
+        _percent(refusal.get("false_refusal_rate")),
+        _share(refusal.get("recall")),
+        _percent(answer.get("citation_validity")),
+        f"{summary['latency_ms'].get('p50') or 0:.0f}",
+    )
+
+
+def against(folder: Path, before: Path) -> tuple[str, str]:
+    """The key-facts change and the flips of run `folder` against the earlier run `before`."""
+    old, old_results = load_run(before)
+    new, new_results = load_run(folder)
+    a, b = old["answer"].get("all_facts"), new["answer"].get("all_facts")
+    change = "–" if a is None or b is None else f"{b - a:+.3f}"
+    worse, better = (len(ids) for ids in flips(old_results, new_results))
+    p = f", p = {mcnemar(worse, better):.2g}" if worse + better else ""
+    return change, f"{worse} / {better}{p}"
+
+
+def table(rows: Sequence[tuple[str, ...]]) -> str:
+    """A Markdown table: readable in the terminal, pasteable into a closing note or the README."""
+    lines = ["| " + " | ".join(r) + " |" for r in rows]
+    lines.insert(1, "|" + "---|" * len(rows[0]))
+    return "\n".join(lines)
+
+
+def quality(sets: Sequence[QualitySet], out: Path, config: Path | None, compare: Path | None) -> str:
+    """Run every set that can run; the table of their figures (and changes against `compare`)."""
+    header = HEADER + COMPARED if compare else HEADER
+    rows: list[tuple[str, ...]] = [header]
+    figures: dict[str, Any] = {}
+    for s in sets:
+        why = why_not(s, out)
+        if why:
+            print(f"quality: skipping {s.name}: {why}", file=sys.stderr)
+            continue
+        if not run_set(s, out, config):
+            print(f"quality: {s.name} did not finish (see above)", file=sys.stderr)
+            continue
+        summary, _ = load_run(out / s.name)
+        figures[s.name] = summary
+        line = row(s.name, summary)
+        if compare:
+            line += against(out / s.name, compare / s.name) if (compare / s.name).is_dir() else ("–", "–")
+        rows.append(line)
+    if len(rows) == 1:
+        raise UserError("no set could run")
+    text = table(rows)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "quality.md").write_text(text + "\n", encoding="utf-8")
+    (out / "quality.json").write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return text
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("build/quality"), help="one folder per set")
+    parser.add_argument("--config", type=Path, help="TOML settings for every set (rag/config.py)")
+    parser.add_argument("--compare", type=Path, help="an earlier run's --out folder")
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        metavar="NAME=QUESTIONS@INDEX_DIR",
+        help="run these sets instead of the default seven (repeatable)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        sets = [parse_set(s) for s in args.sets] if args.sets else list(DEFAULT_SETS)
+        if args.compare and not args.compare.is_dir():
+            raise UserError(f"--compare: {args.compare} is not a folder")
+        print(quality(sets, args.out, args.config, args.compare))
+    except UserError as exc:
+        print(f"quality: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
