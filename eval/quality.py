@@ -129,6 +129,15 @@ def against(folder: Path, before: Path) -> tuple[str, str]:
     return change, f"{worse} / {better}{p}"
 
 
+def compared(folder: Path, before: Path) -> tuple[str, str]:
+    """`against` the earlier run, or dashes (and one line saying why) where it has no such set."""
+    try:
+        return against(folder, before)
+    except UserError as exc:
+        print(f"quality: not compared: {exc}", file=sys.stderr)
+        return ("–", "–")
+
+
 def table(rows: Sequence[tuple[str, ...]]) -> str:
     """A Markdown table: readable in the terminal, pasteable into a closing note or the README."""
     lines = ["| " + " | ".join(r) + " |" for r in rows]
@@ -153,7 +162,7 @@ def quality(sets: Sequence[QualitySet], out: Path, config: Path | None, compare:
         figures[s.name] = summary
         line = row(s.name, summary)
         if compare:
-            line += against(out / s.name, compare / s.name) if (compare / s.name).is_dir() else ("–", "–")
+            line += compared(out / s.name, compare / s.name)
         rows.append(line)
     if len(rows) == 1:
         raise UserError("no set could run")

@@ -59,6 +59,13 @@ def test_compare_counts_the_flips_against_an_earlier_run_and_nothing_is_overwrit
     assert worse or better
     assert line.split("|")[-2].strip().startswith(f"{len(worse)} / {len(better)}, p = ")
 
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()  # an earlier run without this set: no change to show, one line why
+    assert main(["--out", str(tmp_path / "third"), "--compare", str(elsewhere), *one]) == 0
+    printed = capsys.readouterr()
+    assert printed.out.splitlines()[-1].endswith("| – | – |")
+    assert f"quality: not compared: {elsewhere / 'few'} is not a finished `rag eval` folder" in printed.err
+
     kept = (after / "few" / "results.jsonl").read_bytes()
     assert main(["--out", str(after), *one]) == 2  # the only set already has results: nothing runs
     assert "already holds results" in capsys.readouterr().err
