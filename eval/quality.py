@@ -25,9 +25,7 @@ from typing import Any
 
 from rag.cli import main as rag_main
 from rag.errors import UserError
-from rag.evaluation.compare import flips, load_run
-from rag.evaluation.evalrun import RESULTS
-from rag.evaluation.intervals import mcnemar
+from rag.evaluation import RESULTS, flips, load_run, mcnemar
 
 BED = Path("build/squad-heldout")
 SQUAD_INDEX = Path("build/squad-index")

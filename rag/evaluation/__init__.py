@@ -1,8 +1,9 @@
 """Evaluation: a question set (`read_questions`) asked of the engine (`start_run`, `execute`), each
 answer scored by pure metrics (rag.evaluation.evaluate) and summed up (`summarize`), written as a
-report (`write_report`, `terminal_table`) and compared with an earlier run (`compare_runs`)."""
+report (`write_report`, `terminal_table`) and compared with an earlier run (`compare_runs`; `flips`
+and `mcnemar` for a table of many runs, eval/quality.py)."""
 
-from rag.evaluation.compare import compare_runs
+from rag.evaluation.compare import compare_runs, flips, load_run
 from rag.evaluation.evalrun import (
     REPORT,
     RESULTS,
@@ -24,6 +25,7 @@ from rag.evaluation.evaluate import (
     refusal_scores,
     token_f1,
 )
+from rag.evaluation.intervals import mcnemar
 from rag.evaluation.questions import read_questions
 from rag.evaluation.report import summary_rows, terminal_table, write_report
 from rag.evaluation.scoring import summarize
@@ -42,7 +44,10 @@ __all__ = [
     "execute",
     "execute_with",
     "first_hit_rank",
+    "flips",
     "load_questions",
+    "load_run",
+    "mcnemar",
     "read_questions",
     "refusal_scores",
     "run_settings",

@@ -10,7 +10,7 @@ import pytest
 
 from eval.quality import main
 from rag.config import Config
-from rag.evaluation.compare import flips, load_run
+from rag.evaluation import flips, load_run
 from tests.conftest import ROOT
 
 LINES = (ROOT / "eval" / "seed_questions.jsonl").read_text(encoding="utf-8").splitlines()
