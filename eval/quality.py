@@ -25,7 +25,7 @@ from typing import Any
 
 from rag.cli import main as rag_main
 from rag.errors import UserError
-from rag.evaluation import RESULTS, flips, load_run, mcnemar
+from rag.evaluation import NOT_MEASURED, RESULTS, flips, load_run, mcnemar, shown_figure
 
 BED = Path("build/squad-heldout")
 SQUAD_INDEX = Path("build/squad-index")
@@ -88,52 +88,49 @@ def run_set(s: QualitySet, out: Path, config: Path | None) -> bool:
     return rag_main(argv) == 0
 
 
-def _share(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
-
-
 def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
+    return NOT_MEASURED if value is None else f"{100 * value:.1f}%"
 
 
 def row(name: str, summary: dict[str, Any]) -> tuple[str, ...]:
     """One set's line of the table from its summary.json."""
     answer, refusal = summary["answer"], summary["refusal"]
     unanswerable = refusal.get("unanswerable", 0)
+    answerable = summary["n"] - summary.get("errors", 0) - unanswerable  # as the run's own table counts
     interval = summary.get("intervals", {}).get("answer.all_facts")
-    facts = _share(answer.get("all_facts"))
+    facts = shown_figure(answer.get("all_facts"))
     if interval:
         facts += f" ({interval[0]:.3f}–{interval[1]:.3f})"
     return (
         name,
-        f"{summary['n'] - unanswerable} + {unanswerable}",
+        f"{answerable} + {unanswerable}",
         facts,
-        f"{_share(answer.get('short_exact_match'))} / {_share(answer.get('short_f1'))}",
+        f"{shown_figure(answer.get('short_exact_match'))} / {shown_figure(answer.get('short_f1'))}",
         _percent(refusal.get("false_refusal_rate")),
-        _share(refusal.get("recall")),
+        shown_figure(refusal.get("recall")),
         _percent(answer.get("citation_validity")),
         f"{summary['latency_ms'].get('p50') or 0:.0f}",
     )
 
 
-def against(folder: Path, before: Path) -> tuple[str, str]:
-    """The key-facts change and the flips of run `folder` against the earlier run `before`."""
+def against(new: dict[str, Any], new_results: dict[str, dict[str, Any]], before: Path) -> tuple[str, str]:
+    """The key-facts change and the flips of a run (its summary and results) against the earlier run
+    in `before`."""
     old, old_results = load_run(before)
-    new, new_results = load_run(folder)
     a, b = old["answer"].get("all_facts"), new["answer"].get("all_facts")
-    change = "–" if a is None or b is None else f"{b - a:+.3f}"
+    change = NOT_MEASURED if a is None or b is None else f"{b - a:+.3f}"
     worse, better = (len(ids) for ids in flips(old_results, new_results))
     p = f", p = {mcnemar(worse, better):.2g}" if worse + better else ""
     return change, f"{worse} / {better}{p}"
 
 
-def compared(folder: Path, before: Path) -> tuple[str, str]:
+def compared(new: dict[str, Any], new_results: dict[str, dict[str, Any]], before: Path) -> tuple[str, str]:
     """`against` the earlier run, or dashes (and one line saying why) where it has no such set."""
     try:
-        return against(folder, before)
+        return against(new, new_results, before)
     except UserError as exc:
         print(f"quality: not compared: {exc}", file=sys.stderr)
-        return ("–", "–")
+        return (NOT_MEASURED, NOT_MEASURED)
 
 
 def table(rows: Sequence[tuple[str, ...]]) -> str:
@@ -156,11 +153,11 @@ def quality(sets: Sequence[QualitySet], out: Path, config: Path | None, compare:
         if not run_set(s, out, config):
             print(f"quality: {s.name} did not finish (see above)", file=sys.stderr)
             continue
-        summary, _ = load_run(out / s.name)
+        summary, results = load_run(out / s.name)
         figures[s.name] = summary
         line = row(s.name, summary)
         if compare:
-            line += compared(out / s.name, compare / s.name)
+            line += compared(summary, results, compare / s.name)
         rows.append(line)
     if len(rows) == 1:
         raise UserError("no set could run")

@@ -27,10 +27,11 @@ from rag.evaluation.evaluate import (
 )
 from rag.evaluation.intervals import mcnemar
 from rag.evaluation.questions import read_questions
-from rag.evaluation.report import summary_rows, terminal_table, write_report
+from rag.evaluation.report import NOT_MEASURED, shown_figure, summary_rows, terminal_table, write_report
 from rag.evaluation.scoring import summarize
 
 __all__ = [
+    "NOT_MEASURED",
     "REPORT",
     "RESULTS",
     "SUMMARY",
@@ -51,6 +52,7 @@ __all__ = [
     "read_questions",
     "refusal_scores",
     "run_settings",
+    "shown_figure",
     "start_run",
     "summarize",
     "summary_rows",

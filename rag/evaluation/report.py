@@ -36,7 +36,8 @@ LABELS = {
 }
 
 
-def _fmt(value: float | None) -> str:
+def shown_figure(value: float | None) -> str:
+    """A figure as the tables show it: three decimals, or a dash where it was not measured."""
     return NOT_MEASURED if value is None else f"{value:.3f}"
 
 
@@ -51,26 +52,34 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, str, str]
         shown = "" if interval is None else f"{interval[0]:.3f} – {interval[1]:.3f}"
         return group, label, value, n, shown
 
-    rows = [row("all", "correct", "correct", _fmt(summary["correct"]), str(summary["n"] - summary["errors"]))]
+    rows = [
+        row(
+            "all",
+            "correct",
+            "correct",
+            shown_figure(summary["correct"]),
+            str(summary["n"] - summary["errors"]),
+        )
+    ]
     if summary["errors"]:
         rows.append(("all", "failed (see results.jsonl)", str(summary["errors"]), str(summary["n"]), ""))
     for group in ("retrieval", "answer"):
         figures = summary[group]
         rows += [
-            row(group, LABELS[name], f"{group}.{name}", _fmt(figures[name]), str(n))
+            row(group, LABELS[name], f"{group}.{name}", shown_figure(figures[name]), str(n))
             for name, n in figures["n"].items()
         ]
     r = summary["refusal"]
     answerable = summary["n"] - summary["errors"] - r["unanswerable"]
     rows += [
-        ("refusal", "precision", _fmt(r["precision"]), str(r["refused"]), ""),
-        row("refusal", "recall", "refusal.recall", _fmt(r["recall"]), str(r["unanswerable"])),
-        ("refusal", "F1", _fmt(r["f1"]), str(r["unanswerable"]), ""),
+        ("refusal", "precision", shown_figure(r["precision"]), str(r["refused"]), ""),
+        row("refusal", "recall", "refusal.recall", shown_figure(r["recall"]), str(r["unanswerable"])),
+        ("refusal", "F1", shown_figure(r["f1"]), str(r["unanswerable"]), ""),
         row(
             "refusal",
             "false refusal rate",
             "refusal.false_refusal_rate",
-            _fmt(r["false_refusal_rate"]),
+            shown_figure(r["false_refusal_rate"]),
             str(answerable),
         ),
     ]
