@@ -44,6 +44,7 @@ _NUMBER_WORDS = (
     "|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?"
     "|thousands?|millions?|billions?|dozens?|half|third|quarter|fifth|tenth|twice|once|double|treble|triple"
 )
+_CURRENCY_SIGNS = "£$€¥"
 _OFFERS: dict[AnswerType, re.Pattern[str]] = {
     "time": re.compile(
         r"\b(?:\d{1,4}(?:[/-]\d{1,4})*(?:s|th|st|nd|rd)?|" + _MONTHS + r"|spring|summer|autumn|winter"
@@ -52,7 +53,11 @@ _OFFERS: dict[AnswerType, re.Pattern[str]] = {
         re.I,
     ),
     "quantity": re.compile(
-        r"[£$€¥%]|\b(?:\d[\d,.]*|" + _NUMBER_WORDS + r"|per\s*cent|percent|daily|weekly|monthly"
+        "["
+        + _CURRENCY_SIGNS
+        + r"%]|\b(?:\d[\d,.]*|"
+        + _NUMBER_WORDS
+        + r"|per\s*cent|percent|daily|weekly|monthly"
         r"|annually|yearly|(?:every|each|a|per)\s+" + _PERIOD + r")\b",
         re.I,
     ),
@@ -84,7 +89,7 @@ _FREQUENCY = re.compile(
 # naming the currency).
 _CURRENCIES = r"pounds|dollars|euros|yen|pence|cents|francs|rupees|yuan"
 _COUNT_ASKED = re.compile(_LEAD + r"how\s+many\b(?!\s+(?:\w+\s+)?(?:" + _CURRENCIES + r")\b)", re.I)
-_MONEY = re.compile(r"[£$€¥]|\b(?:" + _CURRENCIES + r"|pound|dollar|euro|cent)\b", re.I)
+_MONEY = re.compile("[" + _CURRENCY_SIGNS + r"]|\b(?:" + _CURRENCIES + r"|pound|dollar|euro|cent)\b", re.I)
 # "What year…" and "In which month…" are answered by a year or a month, not "later this year".
 _UNIT_ASKED = re.compile(_LEAD + r"(?:what|which)\s+(year|month)\b", re.I)
 _UNIT_OFFERED = {
