@@ -67,10 +67,39 @@ def _acronyms(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
+# "Which London borough does …": the words between the question word and the first auxiliary, none of
+# them an auxiliary or a preposition, describe the answer ("London borough"); in "What percentage of
+# Hondurans have…" the name after "of" is what the question is about
+_AUXILIARY = r"(?:do|does|did|is|are|was|were|has|have|had|will|would|can|could|should|may|might|must)"
+_PREPOSITION = (
+    r"(?:of|from|in|on|at|by|for|with|about|among|between|to|into|over|under|after|before|since|during"
+    r"|until|through|within|without|against|across|near|like|than|per)"
+)
+_DESCRIPTION = re.compile(
+    rf"^\W*(?:which|what|whose)\s+(?P<description>(?:(?!{_AUXILIARY}\b|{_PREPOSITION}\b)[\w’'-]+\s+)+?)"
+    rf"{_AUXILIARY}\b",
+    re.IGNORECASE,
+)
+
+
 def question_names(question: str) -> list[str]:
     """The names a question uses, each hyphenated pair as its parts, possessives taken off."""
     parts = (p for name in _NAME.findall(question) for p in _POSSESSIVE.sub("", name).split("-"))
     return [p for p in parts if len(p) > 1]
+
+
+def anchoring_names(question: str) -> list[str]:
+    """The names the answer must be about: the question's names, less those describing the answer
+    itself when it names something else too. "Which London borough does Cockell lead?" is about
+    Cockell; an article saying he leads "the Royal Borough of Kensington and Chelsea" answers it
+    without ever writing "London", which the asker knows and the document need not say. A question
+    naming nothing else ("Which London borough has the most children in care?") keeps the name."""
+    names = question_names(question)
+    described = _DESCRIPTION.match(question)
+    if described is None:
+        return names
+    about = question_names(question[described.end("description") :])
+    return about or names
 
 
 # "Who did Cockell say…?", "What does the Education Secretary think…?", "…, according to Munn?"
@@ -108,7 +137,7 @@ def names_speaker(span: str, sayer: str, context: str) -> bool:
 def missing_names(question: str, documents: Iterable[str]) -> list[str]:
     """The question's names that none of `documents` (their full text) mentions in any of the
     tolerated spellings; empty when the question names nothing or every name is found."""
-    names = question_names(question)
+    names = anchoring_names(question)
     if not names:
         return []
     texts = list(documents)
@@ -139,7 +168,7 @@ def best_named(question: str, documents: Iterable[str], text_of: Callable[[str],
     naming two things that two documents name one each keeps both; one naming nothing keeps all, and
     no text is fetched (`text_of` may read a database)."""
     ids = list(dict.fromkeys(documents))
-    if not question_names(question):
+    if not anchoring_names(question):
         return set(ids)
     missing = {doc: len(missing_names(question, [text_of(doc)])) for doc in ids}
     fewest = min(missing.values(), default=0)

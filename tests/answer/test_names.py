@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answer.names import (
+    anchoring_names,
     best_named,
     holds_name,
     missing_names,
@@ -55,6 +56,31 @@ def test_names_the_documents_never_hold_are_missing() -> None:
     assert missing_names("What did Kari Feynman say?", ["Karl Feynman spoke."]) == ["Kari"]  # short: exact
     assert missing_names("What did Cockell say?", []) == ["Cockell"]
     assert missing_names("What did O'Hara say?", DOCS) == ["O'Hara"]  # its "O" alone is no name
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        # the name describing the answer ("London borough") need not be in the documents
+        ("Which London borough does Cockell lead?", ["Cockell"]),
+        ("What Conservative politician did the Ofsted inspectors meet?", ["Ofsted"]),
+        # nothing else named: the describing name is what the question is about
+        ("Which London borough has the most children in care?", ["London"]),
+        # after a preposition a name is what the question is about, not the answer's kind
+        ("What share of Hondurans have African ancestry?", ["Hondurans", "African"]),
+        ("Which charity in Leeds did Munn visit?", ["Leeds", "Munn"]),
+        # no auxiliary closes a description: every name counts
+        ("Which TV channel aired PAIN's programme?", ["TV", "PAIN"]),
+        ("What was Meg Munn's job?", ["Meg", "Munn"]),
+    ],
+)
+def test_the_names_an_answer_must_be_about(question: str, names: list[str]) -> None:
+    assert anchoring_names(question) == names
+
+
+def test_a_name_describing_the_answer_is_not_missing_when_the_question_names_its_subject() -> None:
+    assert missing_names("Which London borough does Cockell lead?", DOCS) == []
+    assert missing_names("Which London borough has the most children in care?", DOCS) == ["London"]
 
 
 def test_the_documents_naming_most_of_the_question_are_its_subject() -> None:
