@@ -5,10 +5,11 @@ wording, in users' wording and written blind (over index/), and the SQuAD test b
 (the decision set), its test half and their WordNet-reworded copies (over build/squad-index; see
 eval/squad_corpus.py). Every set runs through `rag eval` into OUT/<set>/, so any of them can be opened,
 re-reported or compared alone; a set whose files are missing is named in one line and skipped. The
-table gives, per set, the key facts with their 95% interval, the short answer's exact match and F1,
-false refusals, refusal recall, valid citations and `ask` p50; with `--compare PREV` (an earlier
-run's OUT) also each set's key-facts change and its flips (right → wrong / wrong → right) with the
-exact McNemar p, the test `rag eval --compare` uses for one set.
+table gives, per set, how often the evidence is among the five passages read (so that a miss can be
+told for retrieval's or the answer's), the key facts with their 95% interval, the short answer's
+exact match and F1, false refusals, refusal recall, valid citations and `ask` p50; with `--compare
+PREV` (an earlier run's OUT) also each set's key-facts change and its flips (right → wrong / wrong →
+right) with the exact McNemar p, the test `rag eval --compare` uses for one set.
 
     python eval/quality.py --out build/quality [--compare build/quality-before] [--config my.toml]
 """
@@ -50,6 +51,7 @@ DEFAULT_SETS = (
 HEADER = (
     "set",
     "questions (answerable + not)",
+    "evidence in top 5",
     "key facts (95%)",
     "short EM / F1",
     "false refusals",
@@ -94,7 +96,7 @@ def _percent(value: float | None) -> str:
 
 def row(name: str, summary: dict[str, Any]) -> tuple[str, ...]:
     """One set's line of the table from its summary.json."""
-    answer, refusal = summary["answer"], summary["refusal"]
+    answer, refusal, retrieval = summary["answer"], summary["refusal"], summary.get("retrieval", {})
     unanswerable = refusal.get("unanswerable", 0)
     answerable = summary["n"] - summary.get("errors", 0) - unanswerable  # as the run's own table counts
     interval = summary.get("intervals", {}).get("answer.all_facts")
@@ -104,6 +106,7 @@ def row(name: str, summary: dict[str, Any]) -> tuple[str, ...]:
     return (
         name,
         f"{answerable} + {unanswerable}",
+        shown_figure(retrieval.get("evidence_recall@5")),
         facts,
         f"{shown_figure(answer.get('short_exact_match'))} / {shown_figure(answer.get('short_f1'))}",
         _percent(refusal.get("false_refusal_rate")),

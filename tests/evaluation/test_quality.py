@@ -39,8 +39,9 @@ def test_each_set_runs_into_its_folder_and_the_table_shows_its_figures(
     line = next(row for row in printed.out.splitlines() if row.startswith("| few |"))
     cells = [c.strip() for c in line.strip("|").split("|")]
     assert cells[1] == "6 + 2"
-    assert cells[2].startswith(f"{summary['answer']['all_facts']:.3f}")
-    assert cells[4] == f"{100 * summary['refusal']['false_refusal_rate']:.1f}%"
+    assert cells[2] == f"{summary['retrieval']['evidence_recall@5']:.3f}"  # retrieval apart from reading
+    assert cells[3].startswith(f"{summary['answer']['all_facts']:.3f}")
+    assert cells[5] == f"{100 * summary['refusal']['false_refusal_rate']:.1f}%"
     assert json.loads((out / "quality.json").read_text(encoding="utf-8"))["few"] == summary
     assert (out / "quality.md").read_text(encoding="utf-8").strip() in printed.out
 
