@@ -17,14 +17,13 @@ from typing import Literal
 AnswerType = Literal["time", "quantity"]
 
 _LEAD = r"^\W*(?:and\s+|but\s+|so\s+)?(?:in\s+|since\s+|from\s+|until\s+|by\s+)?"
-_AUXILIARY = (
-    r"(?:did|does|do|was|were|is|are|will|would|can|could|has|have|had|should|shall|may|might|must)\b"
-)
+# an auxiliary verb, as a question puts one after its question word ("when did…", "which borough does…")
+AUXILIARY = r"(?:did|does|do|was|were|is|are|will|would|can|could|has|have|had|should|shall|may|might|must)\b"
 _ASKS: dict[AnswerType, re.Pattern[str]] = {
     "time": re.compile(
         _LEAD
         + r"(?:when(?:['’]s\b|\s+"
-        + _AUXILIARY
+        + AUXILIARY
         + r")|(?:what|which)\s+(?:year|month|day|date|decade|century)\b)",
         re.I,
     ),

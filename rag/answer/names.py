@@ -16,6 +16,8 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 
+from rag.answer.answer_type import AUXILIARY
+
 # capitalised, not opening the question or one of its sentences
 _NAME = re.compile(r"(?<!^)(?<![.?!;:] )(?<![.?!;:]\s\s)\b[A-Z][\w’'-]*[\w]")
 _WORD = re.compile(r"[^\W_]+")  # letters and digits, as a name may hold both ("R101", "M25")
@@ -70,14 +72,13 @@ def _acronyms(text: str) -> frozenset[str]:
 # "Which London borough does …": the words between the question word and the first auxiliary, none of
 # them an auxiliary or a preposition, describe the answer ("London borough"); in "What percentage of
 # Hondurans have…" the name after "of" is what the question is about
-_AUXILIARY = r"(?:do|does|did|is|are|was|were|has|have|had|will|would|can|could|should|may|might|must)"
 _PREPOSITION = (
     r"(?:of|from|in|on|at|by|for|with|about|among|between|to|into|over|under|after|before|since|during"
     r"|until|through|within|without|against|across|near|like|than|per)"
 )
 _DESCRIPTION = re.compile(
-    rf"^\W*(?:which|what|whose)\s+(?P<description>(?:(?!{_AUXILIARY}\b|{_PREPOSITION}\b)[\w’'-]+\s+)+?)"
-    rf"{_AUXILIARY}\b",
+    rf"^\W*(?:which|what|whose)\s+(?P<description>(?:(?!{AUXILIARY}|{_PREPOSITION}\b)[\w’'-]+\s+)+?)"
+    + AUXILIARY,
     re.IGNORECASE,
 )
 
