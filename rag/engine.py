@@ -30,6 +30,7 @@ from rag.answer import (
     missing_numbers,
     question_parts,
     resolve,
+    spelled_out,
     without_joining_words,
 )
 from rag.config import Config
@@ -196,7 +197,14 @@ class Engine:
         query = resolve(asked, history)
         sources = cited_before(asked, history)
         k = self._k(k)
+        text_of = cache(self.reader.document_text)  # each document fetched once a question, if at all
         found = self._retrieve(query, k, sources)
+        if found.passages:
+            # an acronym the documents spell out but never write: what its spelling finds is read too,
+            # after the passages the question found as asked
+            spelled = spelled_out(query, (text_of(d) for d in dict.fromkeys(p.doc for p in found.passages)))
+            if spelled != query:
+                found = joined(found, [self._retrieve(spelled, k, sources)], PART_PASSAGES)
         # each part's own best passages too; a part reads the whole question's and its own
         reading = without_joining_words(query)  # what the reader reads, the follow-up resolved
         parts: list[tuple[str, set[str]]] = []
@@ -208,7 +216,6 @@ class Engine:
         composing = time.perf_counter()
         composition = Composition(REFUSAL, [], True, 0.0)
         short: ShortAnswer | None = None
-        text_of = cache(self.reader.document_text)  # each document fetched once a question, if at all
         candidates: dict[str, Candidate] = {}
         if found.passages:
             candidates = self.pipeline.candidates_for(found)

@@ -190,6 +190,17 @@ def test_a_name_the_documents_never_mention_means_refusal(engine: Engine) -> Non
     assert not engine.ask("What did the LGA chairman say about child protection?").abstained
 
 
+def test_an_acronym_the_articles_only_spell_out_finds_what_they_say_of_it(engine: Engine) -> None:
+    """The articles name the Local Government Association and never write "LGA": searched as typed,
+    "Who leads the LGA?" finds no passage of the article naming its chairman. What the spelt-out
+    name finds is read too, after what the question found, and the question is answered."""
+    typed = [p.chunk_id for p in engine.search("Who leads the LGA?").passages]
+    answer = engine.ask("Who leads the LGA?")
+    assert answer.short_answer is not None and answer.short_answer.text == "Sir Merrick Cockell"
+    assert answer.short_answer.chunk_id not in typed
+    assert [p.chunk_id for p in answer.passages][: len(typed)] == typed  # the question's own first
+
+
 def test_a_passage_from_a_document_about_something_else_is_not_quoted(engine: Engine) -> None:
     """The reader is surer of another review's spokesman (in an article that never names the review
     asked about) than of any span in the article naming it: only that article may answer."""

@@ -9,7 +9,7 @@ from rag.answer.conversation import cited_before, earlier_question, is_follow_up
 from rag.answer.draft import Draft
 from rag.answer.from_reader import as_asked
 from rag.answer.from_reader import compose as compose_from_readings
-from rag.answer.names import best_named, missing_names
+from rag.answer.names import best_named, missing_names, spelled_out
 from rag.answer.normalize import normalize_tokens
 from rag.answer.parts import question_parts
 from rag.answer.phrasing import as_question, without_joining_words
@@ -40,5 +40,6 @@ __all__ = [
     "offers",
     "question_parts",
     "resolve",
+    "spelled_out",
     "without_joining_words",
 ]

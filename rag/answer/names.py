@@ -56,17 +56,47 @@ def holds_name(text: str, name: str) -> bool:
 
 
 @lru_cache(maxsize=64)
-def _acronyms(text: str) -> frozenset[str]:
-    """Initials of every run of two or more capitalised words, and of each run's shorter stretches:
-    "the Local Safeguarding Children Board" gives LSCB, SCB, LS, …; a word in capitals counts whole
-    ("World War II", WWII)."""
-    out = set()
+def _spellings(text: str) -> dict[str, str]:
+    """Initials of every run of two or more capitalised words, and of each run's shorter stretches,
+    each with the stretch it abbreviates (the first `text` has): "the Local Safeguarding Children
+    Board" gives LSCB, SCB, LS, …; a word in capitals counts whole ("World War II", WWII)."""
+    out: dict[str, str] = {}
     for run in _CAPITALISED_RUN.findall(text):
-        initials = [w if w.isupper() else w[0] for w in run.split() if w not in _CONNECTORS]
-        for i in range(len(initials)):
-            for j in range(i + 2, min(i + _LONGEST_ACRONYM, len(initials)) + 1):
-                out.add("".join(initials[i:j]).casefold())
-    return frozenset(out)
+        words = run.split()
+        main = [n for n, w in enumerate(words) if w not in _CONNECTORS]
+        initials = [words[n] if words[n].isupper() else words[n][0] for n in main]
+        for i in range(len(main)):
+            for j in range(i + 2, min(i + _LONGEST_ACRONYM, len(main)) + 1):
+                out.setdefault("".join(initials[i:j]).casefold(), " ".join(words[main[i] : main[j - 1] + 1]))
+    return out
+
+
+def _acronyms(text: str) -> frozenset[str]:
+    return frozenset(_spellings(text))
+
+
+_ACRONYM = re.compile(rf"\b([A-Z]{{2,{_LONGEST_ACRONYM}}})s?\b")  # "LGA", "LSCBs"
+
+
+def spelled_out(question: str, documents: Iterable[str]) -> str:
+    """`question` with each acronym that `documents` never write, but spell out, followed by that
+    spelling in brackets: "Who leads the LGA?" over articles naming "the Local Government
+    Association" and never "LGA" becomes "Who leads the LGA (Local Government Association)?". An
+    acronym the documents write, or spell out no way, stays as it is."""
+    acronyms = list(dict.fromkeys(_ACRONYM.findall(question)))
+    if not acronyms:
+        return question
+    texts = list(documents)
+    words = frozenset().union(*(_words(t) for t in texts))
+    spellings: dict[str, str] = {}
+    for text in texts:  # the first document's spelling, as the caller ranks them
+        spellings = _spellings(text) | spellings
+    for acronym in acronyms:
+        key = acronym.casefold()
+        written = re.search(rf"\b{acronym}s?\b", question)
+        if written and not {key, key + "s"} & words and key in spellings:
+            question = f"{question[: written.end()]} ({spellings[key]}){question[written.end() :]}"
+    return question
 
 
 # "Which London borough does …": the words between the question word and the first auxiliary, none of

@@ -12,6 +12,7 @@ from rag.answer.names import (
     names_speaker,
     question_names,
     speaker,
+    spelled_out,
 )
 
 DOCS = [
@@ -148,3 +149,32 @@ def test_a_fuller_name_may_hold_an_apostrophe_or_a_hyphen() -> None:
     assert names_speaker("Mary", "O'Brien", DOCS[1])
     assert names_speaker("Jean", "Sartre", "As Jean-Paul Sartre wrote, …")
     assert not names_speaker("Ofsted", "O'Brien", DOCS[1])
+
+
+@pytest.mark.parametrize(
+    ("question", "read_as"),
+    [
+        ("Who leads the LGA?", "Who leads the LGA (Local Government Association)?"),
+        # a plural, a shorter stretch of a longer run, a word in capitals counted whole
+        ("Do LSCBs meet?", "Do LSCBs (Local Safeguarding Children Boards) meet?"),
+        ("What did the SCB do?", "What did the SCB (Safeguarding Children Boards) do?"),
+        ("What happened after WWII?", "What happened after WWII (World War II)?"),
+        # two acronyms, each spelt out after its first use
+        (
+            "Did the LGA or the LSCB act, and did the LGA agree?",
+            "Did the LGA (Local Government Association) or the LSCB (Local Safeguarding Children Boards) "
+            "act, and did the LGA agree?",
+        ),
+        # spelt out no way, or not an acronym: as asked
+        ("Who chairs the NSPCC?", "Who chairs the NSPCC?"),
+        ("What did Meg Munn say?", "What did Meg Munn say?"),
+    ],
+)
+def test_an_acronym_the_documents_only_spell_out_gets_their_spelling(question: str, read_as: str) -> None:
+    assert spelled_out(question, DOCS) == read_as
+
+
+def test_an_acronym_the_documents_write_stays_as_asked() -> None:
+    assert spelled_out("Who leads the LGA?", [*DOCS, "The lga met."]) == "Who leads the LGA?"
+    assert spelled_out("Who leads the LSCB?", [*DOCS, "Two LSCBs met."]) == "Who leads the LSCB?"
+    assert spelled_out("Who leads the LGA?", []) == "Who leads the LGA?"
