@@ -181,6 +181,15 @@ def test_a_number_the_documents_never_mention_means_refusal(engine: Engine) -> N
     assert engine.ask("What did the Children Act 2004 allow social services to do?").abstained
 
 
+def test_a_number_the_documents_write_in_words_is_one_they_mention(engine: Engine) -> None:
+    """Meg Munn was in child safety "for over twenty years": asked with "20", the question is not
+    refused for a number the documents never name, and reads as the one asked with "twenty"."""
+    digits = engine.ask("What did Meg Munn do for 20 years before becoming an MP?")
+    words = engine.ask("What did Meg Munn do for twenty years before becoming an MP?")
+    assert not digits.abstained and digits.short_answer is not None and words.short_answer is not None
+    assert digits.short_answer.text == words.short_answer.text
+
+
 def test_a_name_the_documents_never_mention_means_refusal(engine: Engine) -> None:
     """The reader is as sure of both questions; only the one naming what the articles never name
     (a Scottish association) is refused. An acronym of a name they spell out is no unknown name."""

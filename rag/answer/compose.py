@@ -59,13 +59,45 @@ def _is_heading(text: str) -> bool:
 
 
 def missing_numbers(question: str, passages: list[Passage]) -> list[str]:
-    """Numbers and years the question names that no passage mentions: a question about "2017"
-    cannot be answered from passages that never say 2017, however similar they are otherwise."""
+    """Numbers and years the question names that no passage mentions, in digits or in words: a
+    question about "2017" cannot be answered from passages that never say 2017, however similar they
+    are otherwise, but one about "20 years" can from "for over twenty years"."""
     asked = set(_NUMBER.findall(question))
     if not asked:
         return []
     seen = {n for p in passages for n in _NUMBER.findall(p.text)}
-    return sorted(asked - seen)
+    text = " ".join(p.text for p in passages)
+    return sorted(n for n in asked - seen if not in_words(n, text))
+
+
+# The number words are the whole number: "twenty" is not 20 in "twenty-one", "twenty thousand" or
+# "one hundred and twenty".
+_PARTS = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|first|second|third|fourth|fifth|sixth|seventh"
+    r"|eighth|ninth|hundred|thousand|million|billion|hundredth|thousandth|millionth)"
+)
+_WHOLE_AFTER = rf"(?![\s-]+{_PARTS}\b)"
+_WHOLE_BEFORE = "".join(
+    rf"(?<!{scale}{gap})" for scale in ("hundred", "thousand", "million") for gap in (" ", "-", " and ")
+)
+
+
+def in_words(number: str, text: str) -> bool:
+    """Whether `text` writes the whole number `number` ("20", "1,000") in words, as a cardinal or an
+    ordinal ("twenty", "twenty-first", "one hundred (and) five", "one thousand"), in any case.
+    num2words spells it (a well-kept library for every form up to trillions, where a hand-made list
+    would stop at the small numbers articles write in words)."""
+    if not re.fullmatch(r"\d{1,3}(?:,\d{3})*|\d+", number):
+        return False  # a decimal, a fraction or a date is written in digits
+    from num2words import num2words
+
+    value = int(number.replace(",", ""))
+    for form in (num2words(value), num2words(value, to="ordinal")):
+        words = [re.escape(w) for w in re.split(r"[\s,-]+", form) if w != "and"]
+        pattern = r"[\s-]+(?:and\s+)?".join(words)  # "twenty one", "one hundred five" too
+        if re.search(_WHOLE_BEFORE + rf"\b{pattern}\b" + _WHOLE_AFTER, text, re.IGNORECASE):
+            return True
+    return False
 
 
 def coverage(weights: dict[str, float], text: str) -> float:

@@ -334,6 +334,15 @@ def test_on_the_seed_index_the_answer_quotes_the_seed_files(engine: Engine) -> N
         ("How much was given for 2011/12?", ["£79.9m for 2011/12."], []),
         ("Who chairs the panel?", ["Nothing numeric."], []),
         ("Were 65% of deaths caused by parents, or 70%?", ["65% of child deaths"], ["70"]),
+        # in words, as a cardinal or an ordinal, however hyphenated, with or without "and"
+        ("What did she do for 20 years?", ["She worked in child safety for over Twenty years."], []),
+        ("Who came 21st?", ["She came twenty-first."], []),
+        ("Who came 21st?", ["She came twenty first."], []),
+        ("What is in 105 homes?", ["In one hundred and five homes…", "None in 2000."], []),
+        ("What is in 105 homes?", ["In one hundred five homes…"], []),
+        ("What did 1,000 children say?", ["One thousand children said so."], []),
+        ("What did 20 children say?", ["Twenty-one children said so."], ["20"]),  # a whole number
+        ("What did 2.5 million say?", ["Two point five million said so."], ["2.5"]),  # digits only
     ],
 )
 def test_missing_numbers(question: str, texts: list[str], missing: list[str]) -> None:
