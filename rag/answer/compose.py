@@ -77,6 +77,7 @@ _PARTS = (
     r"|eighth|ninth|hundred|thousand|million|billion|hundredth|thousandth|millionth)"
 )
 _WHOLE_AFTER = rf"(?![\s-]+{_PARTS}\b)"
+_LONGEST_IN_WORDS = 15  # digits: prose spells out no number past the trillions (nor can `int` read 5,000)
 _WHOLE_BEFORE = "".join(
     rf"(?<!{scale}{gap})" for scale in ("hundred", "thousand", "million") for gap in (" ", "-", " and ")
 )
@@ -87,11 +88,12 @@ def in_words(number: str, text: str) -> bool:
     ordinal ("twenty", "twenty-first", "one hundred (and) five", "one thousand"), in any case.
     num2words spells it (a well-kept library for every form up to trillions, where a hand-made list
     would stop at the small numbers articles write in words)."""
-    if not re.fullmatch(r"\d{1,3}(?:,\d{3})*|\d+", number):
-        return False  # a decimal, a fraction or a date is written in digits
+    digits = number.replace(",", "")
+    if not re.fullmatch(r"\d{1,3}(?:,\d{3})*|\d+", number) or len(digits) > _LONGEST_IN_WORDS:
+        return False  # a decimal, a fraction or a date is written in digits, and so is a huge number
     from num2words import num2words
 
-    value = int(number.replace(",", ""))
+    value = int(digits)
     for form in (num2words(value), num2words(value, to="ordinal")):
         words = [re.escape(w) for w in re.split(r"[\s,-]+", form) if w != "and"]
         pattern = r"[\s-]+(?:and\s+)?".join(words)  # "twenty one", "one hundred five" too

@@ -343,6 +343,7 @@ def test_on_the_seed_index_the_answer_quotes_the_seed_files(engine: Engine) -> N
         ("What did 1,000 children say?", ["One thousand children said so."], []),
         ("What did 20 children say?", ["Twenty-one children said so."], ["20"]),  # a whole number
         ("What did 2.5 million say?", ["Two point five million said so."], ["2.5"]),  # digits only
+        ("Is it " + "9" * 5000 + "?", ["Nine said so."], ["9" * 5000]),  # a hostile number, no error
     ],
 )
 def test_missing_numbers(question: str, texts: list[str], missing: list[str]) -> None:
