@@ -181,13 +181,17 @@ def test_a_number_the_documents_never_mention_means_refusal(engine: Engine) -> N
     assert engine.ask("What did the Children Act 2004 allow social services to do?").abstained
 
 
-def test_a_number_the_documents_write_in_words_is_one_they_mention(engine: Engine) -> None:
+def test_a_number_the_documents_write_otherwise_is_one_they_mention(engine: Engine) -> None:
     """Meg Munn was in child safety "for over twenty years": asked with "20", the question is not
-    refused for a number the documents never name, and reads as the one asked with "twenty"."""
+    refused for a number the documents never name, and reads as the one asked with "twenty"; nor is
+    one writing "64000" for the article's "64,000"."""
     digits = engine.ask("What did Meg Munn do for 20 years before becoming an MP?")
     words = engine.ask("What did Meg Munn do for twenty years before becoming an MP?")
     assert not digits.abstained and digits.short_answer is not None and words.short_answer is not None
     assert digits.short_answer.text == words.short_answer.text
+    # "64000" is the article's "64,000"
+    unseparated = engine.ask("How many children in care live outside their local area, is it 64000?")
+    assert unseparated.short_answer is not None and unseparated.short_answer.text == "64,000"
 
 
 def test_a_name_the_documents_never_mention_means_refusal(engine: Engine) -> None:

@@ -22,6 +22,7 @@ from rag.types import Citation, Passage
 REFUSAL = "I couldn't find this in the documents."
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _NUMBER = re.compile(r"\d+(?:[.,/]\d+)*")
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+")
 _NAME = re.compile(r"(?<!^)(?<![.?!;:] )\b[A-Z][\w’'-]+")  # capitalised, not opening a sentence
 _LIST_ITEM = re.compile(r"[•·▪◦‣*–-]\s|\d{1,2}[.)]\s")  # "• Revise the guidance", "2) Fund it"
 
@@ -59,15 +60,21 @@ def _is_heading(text: str) -> bool:
 
 
 def missing_numbers(question: str, passages: list[Passage]) -> list[str]:
-    """Numbers and years the question names that no passage mentions, in digits or in words: a
-    question about "2017" cannot be answered from passages that never say 2017, however similar they
-    are otherwise, but one about "20 years" can from "for over twenty years"."""
-    asked = set(_NUMBER.findall(question))
+    """Numbers and years the question names that no passage mentions, in digits (with or without
+    thousands separators) or in words: a question about "2017" cannot be answered from passages that
+    never say 2017, however similar they are otherwise, but one about "20 years" can from "for over
+    twenty years", and one about "64000 children" from "64,000 children"."""
+    asked = {_unseparated(n) for n in _NUMBER.findall(question)}
     if not asked:
         return []
-    seen = {n for p in passages for n in _NUMBER.findall(p.text)}
+    seen = {_unseparated(n) for p in passages for n in _NUMBER.findall(p.text)}
     text = " ".join(p.text for p in passages)
     return sorted(n for n in asked - seen if not in_words(n, text))
+
+
+def _unseparated(number: str) -> str:
+    """A whole number without its thousands separators: "64000" and "64,000" are one number."""
+    return number.replace(",", "") if _THOUSANDS.fullmatch(number) else number
 
 
 # The number words are the whole number: "twenty" is not 20 in "twenty-one", "twenty thousand" or
@@ -88,8 +95,8 @@ def in_words(number: str, text: str) -> bool:
     ordinal ("twenty", "twenty-first", "one hundred (and) five", "one thousand"), in any case.
     num2words spells it (a well-kept library for every form up to trillions, where a hand-made list
     would stop at the small numbers articles write in words)."""
-    digits = number.replace(",", "")
-    if not re.fullmatch(r"\d{1,3}(?:,\d{3})*|\d+", number) or len(digits) > _LONGEST_IN_WORDS:
+    digits = _unseparated(number)
+    if not digits.isdigit() or len(digits) > _LONGEST_IN_WORDS:
         return False  # a decimal, a fraction or a date is written in digits, and so is a huge number
     from num2words import num2words
 

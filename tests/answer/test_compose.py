@@ -344,6 +344,11 @@ def test_on_the_seed_index_the_answer_quotes_the_seed_files(engine: Engine) -> N
         ("What did 20 children say?", ["Twenty-one children said so."], ["20"]),  # a whole number
         ("What did 2.5 million say?", ["Two point five million said so."], ["2.5"]),  # digits only
         ("Is it " + "9" * 5000 + "?", ["Nine said so."], ["9" * 5000]),  # a hostile number, no error
+        # thousands separators or none: one number; a comma that separates no thousands stays
+        ("Are 64000 children away?", ["64,000 children live away."], []),
+        ("Are 64,000 children away?", ["64000 children live away."], []),
+        ("Are 1,000,000 children away?", ["1000000 live away."], []),
+        ("Is it 1,5?", ["15 live away."], ["1,5"]),
     ],
 )
 def test_missing_numbers(question: str, texts: list[str], missing: list[str]) -> None:
