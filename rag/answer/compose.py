@@ -67,9 +67,11 @@ def missing_numbers(question: str, passages: list[Passage]) -> list[str]:
     asked = {_unseparated(n) for n in _NUMBER.findall(question)}
     if not asked:
         return []
-    seen = {_unseparated(n) for p in passages for n in _NUMBER.findall(p.text)}
+    unseen = asked - {_unseparated(n) for p in passages for n in _NUMBER.findall(p.text)}
+    if not unseen:  # the usual case: no passage text to join, no number to spell
+        return []
     text = " ".join(p.text for p in passages)
-    return sorted(n for n in asked - seen if not in_words(n, text))
+    return sorted(n for n in unseen if not in_words(n, text))
 
 
 def _unseparated(number: str) -> str:

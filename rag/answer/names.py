@@ -71,10 +71,6 @@ def _spellings(text: str) -> dict[str, str]:
     return out
 
 
-def _acronyms(text: str) -> frozenset[str]:
-    return frozenset(_spellings(text))
-
-
 _ACRONYM = re.compile(rf"\b([A-Z]{{2,{_LONGEST_ACRONYM}}})s?\b")  # "LGA", "LSCBs"
 
 
@@ -176,7 +172,7 @@ def missing_names(question: str, documents: Iterable[str]) -> list[str]:
     missing = [n for n in names if not _pieces(n) <= words]  # a name is held when each of its words is
     if not missing:
         return []
-    acronyms = set().union(*(_acronyms(t) for t in texts))
+    acronyms = set().union(*(_spellings(t).keys() for t in texts))
 
     def found(name: str) -> bool:
         plain = _plain(name)
