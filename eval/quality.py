@@ -9,7 +9,9 @@ table gives, per set, how often the evidence is among the five passages read (so
 told for retrieval's or the answer's), the key facts with their 95% interval, the short answer's
 exact match and F1, false refusals, refusal recall, valid citations and `ask` p50; with `--compare
 PREV` (an earlier run's OUT) also each set's key-facts change and its flips (right → wrong / wrong →
-right) with the exact McNemar p, the test `rag eval --compare` uses for one set.
+right) with the exact McNemar p, the test `rag eval --compare` uses for one set. A second table
+says where each set's wrong answers went wrong (`rag.evaluation.misses`): retrieval, the refusal or
+the reading.
 
     python eval/quality.py --out build/quality [--compare build/quality-before] [--config my.toml]
 """
@@ -27,6 +29,7 @@ from typing import Any
 from rag.cli import main as rag_main
 from rag.errors import UserError
 from rag.evaluation import NOT_MEASURED, RESULTS, flips, load_run, mcnemar, shown_figure
+from rag.evaluation.misses import MISS_LABELS
 
 BED = Path("build/squad-heldout")
 SQUAD_INDEX = Path("build/squad-index")
@@ -116,6 +119,14 @@ def row(name: str, summary: dict[str, Any]) -> tuple[str, ...]:
     )
 
 
+def miss_row(name: str, summary: dict[str, Any]) -> tuple[str, ...]:
+    """One set's line of the misses table: how many answers were wrong, and where."""
+    misses = summary.get("misses")
+    if misses is None:  # a summary written before the misses were placed
+        return (name, NOT_MEASURED, *(NOT_MEASURED for _ in MISS_LABELS))
+    return (name, str(misses["wrong"]), *(str(misses[key]) for key in MISS_LABELS))
+
+
 def against(new: dict[str, Any], new_results: dict[str, dict[str, Any]], before: Path) -> tuple[str, str]:
     """The key-facts change and the flips of a run (its summary and results) against the earlier run
     in `before`."""
@@ -147,6 +158,7 @@ def quality(sets: Sequence[QualitySet], out: Path, config: Path | None, compare:
     """Run every set that can run; the table of their figures (and changes against `compare`)."""
     header = HEADER + COMPARED if compare else HEADER
     rows: list[tuple[str, ...]] = [header]
+    misses: list[tuple[str, ...]] = [("set", "wrong", *MISS_LABELS.values())]
     figures: dict[str, Any] = {}
     for s in sets:
         why = why_not(s, out)
@@ -162,9 +174,10 @@ def quality(sets: Sequence[QualitySet], out: Path, config: Path | None, compare:
         if compare:
             line += compared(summary, results, compare / s.name)
         rows.append(line)
+        misses.append(miss_row(s.name, summary))
     if len(rows) == 1:
         raise UserError("no set could run")
-    text = table(rows)
+    text = f"{table(rows)}\n\nWhere the wrong answers went wrong:\n\n{table(misses)}"
     out.mkdir(parents=True, exist_ok=True)
     (out / "quality.md").write_text(text + "\n", encoding="utf-8")
     (out / "quality.json").write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n", encoding="utf-8")

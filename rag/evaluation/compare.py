@@ -19,7 +19,7 @@ from rag.errors import UserError
 from rag.evaluation.intervals import mcnemar, mean_interval
 from rag.evaluation.scoring import question_figures
 
-GROUPS = ("retrieval", "answer", "refusal", "latency_ms")
+GROUPS = ("retrieval", "answer", "refusal", "misses", "latency_ms")
 
 
 def load_run(folder: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:

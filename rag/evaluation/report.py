@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rag.evaluation.misses import MISS_LABELS, miss
+
 WORST = 20
 NOT_MEASURED = "–"  # a figure that is null: no question had the gold field it needs
 LABELS = {
@@ -83,6 +85,12 @@ def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, str, str]
             str(answerable),
         ),
     ]
+    if "misses" in summary:  # summaries written before the misses were placed lack them
+        misses = summary["misses"]
+        rows += [
+            ("misses", label, str(misses[key]), str(misses["wrong"]), "")
+            for key, label in MISS_LABELS.items()
+        ]
     lat = summary["latency_ms"]
     ms = " / ".join(NOT_MEASURED if lat[p] is None else f"{lat[p]:.1f}" for p in ("p50", "p95", "max"))
     rows.append(("latency", "ms p50 / p95 / max", ms, str(summary["n"] - summary["errors"]), ""))
@@ -168,7 +176,12 @@ def worst(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _worst_row(r: dict[str, Any]) -> str:
     e = html.escape
-    verdict = '<span class="right">right</span>' if r.get("correct") else '<span class="wrong">wrong</span>'
+    place = miss(r)
+    verdict = (
+        '<span class="right">right</span>'
+        if r.get("correct")
+        else '<span class="wrong">wrong</span>' + (f" · {e(MISS_LABELS[place])}" if place else "")
+    )
     metrics = ", ".join(
         f"{LABELS[k]} {v:.2f}" for k, v in r.get("metrics", {}).items() if v is not None and k in LABELS
     )

@@ -28,6 +28,7 @@ from rag.evaluation.evaluate import (
     token_f1,
 )
 from rag.evaluation.intervals import mean_interval
+from rag.evaluation.misses import count_misses
 from rag.types import Answer, Citation, Passage, Question
 
 RANK_DEPTH = 10
@@ -157,9 +158,9 @@ def _validity(citations: Sequence[Citation], document_text: Callable[[str], str]
 
 def summarize(results: Sequence[dict[str, Any]], settings: dict[str, Any]) -> dict[str, Any]:
     """The run's figures: each metric the mean over the questions that have it (its count in the
-    group's "n"; its 95% bootstrap interval in "intervals"), refusal precision/recall/F1, latency
-    percentiles of `ask`, and the settings; in llm mode also the generator's fallbacks and its
-    first-token latency."""
+    group's "n"; its 95% bootstrap interval in "intervals"), refusal precision/recall/F1, where the
+    wrong answers went wrong (`count_misses`), latency percentiles of `ask`, and the settings; in llm
+    mode also the generator's fallbacks and its first-token latency."""
     scored = [r for r in results if "error" not in r]
     per_question: dict[str, list[float]] = {name: [] for name in QUESTION_FIGURES}
     for r in scored:
@@ -185,6 +186,7 @@ def summarize(results: Sequence[dict[str, Any]], settings: dict[str, Any]) -> di
         "retrieval": group("retrieval", RETRIEVAL),
         "answer": group("answer", ANSWER),
         "refusal": {k: round(v, 4) if isinstance(v, float) else v for k, v in refusal.items()},
+        "misses": count_misses(scored),
         "latency_ms": _percentiles([r["timings_ms"]["total"] for r in scored]),
         **generation,
         # each per-question figure's 95% bootstrap interval, by the name `rag eval --compare` uses

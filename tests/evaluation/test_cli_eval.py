@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from rag.config import Config
+from rag.evaluation.misses import MISS_LABELS, miss
 from tests.conftest import RAG, ROOT, run_rag
 
 QUESTIONS = ROOT / "eval" / "seed_questions.jsonl"
@@ -61,6 +62,26 @@ def test_summary_groups_and_settings(seed_run: tuple[Path, str]) -> None:
         settings["model"] == "all-MiniLM-L6-v2" and settings["reranker"] == "sentence" and settings["k"] == 5
     )
     assert "all key facts" in stdout and "refusal" in stdout and str(out) in stdout
+
+
+def test_every_wrong_answer_is_placed_once_in_the_summary_table_and_report(
+    seed_run: tuple[Path, str],
+) -> None:
+    """Where the wrong answers went wrong: the summary's counts are the result lines' own places,
+    they add up to the wrong answers, and the table and the report's worst cases show them."""
+    out, stdout = seed_run
+    results, misses = _results(out), _summary(out)["misses"]
+    places = [miss(r) for r in results]
+    assert misses["wrong"] == sum(not r["correct"] for r in results) == sum(p is not None for p in places) > 0
+    assert {key: places.count(key) for key in MISS_LABELS} == {key: misses[key] for key in MISS_LABELS}
+    assert misses["answered_unanswerable"] == sum(
+        not r["correct"] and not r["gold"]["answerable"] for r in results
+    )
+    row = next(line for line in stdout.splitlines() if MISS_LABELS["answered_unanswerable"] in line)
+    assert row.split()[-2:] == [str(misses["answered_unanswerable"]), str(misses["wrong"])]
+    page = (out / "report.html").read_text(encoding="utf-8")
+    first_wrong = next(p for p in places if p is not None)
+    assert f"wrong</span> · {MISS_LABELS[first_wrong]}" in page
 
 
 def test_floors_on_the_seed_set(seed_run: tuple[Path, str]) -> None:

@@ -11,6 +11,7 @@ import pytest
 from eval.quality import main
 from rag.config import Config
 from rag.evaluation import flips, load_run
+from rag.evaluation.misses import MISS_LABELS
 from tests.conftest import ROOT
 
 LINES = (ROOT / "eval" / "seed_questions.jsonl").read_text(encoding="utf-8").splitlines()
@@ -36,13 +37,15 @@ def test_each_set_runs_into_its_folder_and_the_table_shows_its_figures(
     assert f"skipping gone: {tmp_path / 'no.jsonl'} not found" in printed.err
     summary, results = load_run(out / "few")
     assert len(results) == 8
-    line = next(row for row in printed.out.splitlines() if row.startswith("| few |"))
+    line, misses = (row for row in printed.out.splitlines() if row.startswith("| few |"))
     cells = [c.strip() for c in line.strip("|").split("|")]
     assert cells[1] == "6 + 2"
     assert cells[2] == f"{summary['retrieval']['evidence_recall@5']:.3f}"  # retrieval apart from reading
     assert cells[3].startswith(f"{summary['answer']['all_facts']:.3f}")
     assert cells[5] == f"{100 * summary['refusal']['false_refusal_rate']:.1f}%"
     assert json.loads((out / "quality.json").read_text(encoding="utf-8"))["few"] == summary
+    wrong = [summary["misses"]["wrong"], *(summary["misses"][key] for key in MISS_LABELS)]
+    assert [int(c) for c in misses.strip("|").split("|")[1:]] == wrong  # where the misses went wrong
     assert (out / "quality.md").read_text(encoding="utf-8").strip() in printed.out
 
 
@@ -54,8 +57,9 @@ def test_compare_counts_the_flips_against_an_earlier_run_and_nothing_is_overwrit
     composer.write_text('reader = "none"\n', encoding="utf-8")  # another answerer: some verdicts differ
     one = ["--set", f"few={few}@{seed_index.index_dir}"]
     assert main(["--out", str(before), "--config", str(composer), *one]) == 0
+    capsys.readouterr()
     assert main(["--out", str(after), "--compare", str(before), *one]) == 0
-    line = capsys.readouterr().out.splitlines()[-1]
+    line = next(row for row in capsys.readouterr().out.splitlines() if row.startswith("| few |"))
     worse, better = flips(load_run(before / "few")[1], load_run(after / "few")[1])
     assert worse or better
     assert line.split("|")[-2].strip().startswith(f"{len(worse)} / {len(better)}, p = ")
@@ -64,7 +68,7 @@ def test_compare_counts_the_flips_against_an_earlier_run_and_nothing_is_overwrit
     elsewhere.mkdir()  # an earlier run without this set: no change to show, one line why
     assert main(["--out", str(tmp_path / "third"), "--compare", str(elsewhere), *one]) == 0
     printed = capsys.readouterr()
-    assert printed.out.splitlines()[-1].endswith("| – | – |")
+    assert next(row for row in printed.out.splitlines() if row.startswith("| few |")).endswith("| – | – |")
     assert f"quality: not compared: {elsewhere / 'few'} is not a finished `rag eval` folder" in printed.err
 
     kept = (after / "few" / "results.jsonl").read_bytes()
