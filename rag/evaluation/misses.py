@@ -57,7 +57,7 @@ def miss(result: dict[str, Any]) -> Miss | None:
     return "same_passage" if cited & held.chunks else "another_passage"
 
 
-def count_misses(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def count_misses(results: Sequence[dict[str, Any]]) -> dict[str, int]:
     """How many wrong answers fall in each place (every place listed, zeros too), and how many were
     wrong in all ("wrong")."""
     counts: dict[str, int] = dict.fromkeys(MISS_LABELS, 0)
