@@ -1,4 +1,4 @@
-"""Train the span reader from the packaged all-MiniLM-L6-v2 weights on SQuAD v1.1 train (`make reader`).
+"""Train the span reader from the packaged all-MiniLM-L6-v2 weights (or --base) on SQuAD v1.1 train.
 
 Reproducible: fixed seeds, the data's checksum checked, held-out articles never seen. Resumable: a
 checkpoint (model, optimiser, schedule, step) is written every few hundred steps, and a rerun with the
