@@ -35,7 +35,7 @@ MAGIC = b"E5S1"
 Q4_BLOCK = 18  # bytes: an fp16 scale and 16 bytes of nibbles for 32 weights
 SPECIAL = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
 MIN_COUNT = 2
-# our tensor names -> transformers' BERT names (per layer where the name starts with "l{n}.")
+# the file's names of a layer's weight-and-bias pairs ("l{n}.q.w", "l{n}.q.b") -> transformers' BERT names
 LAYER_NAMES = {
     "q": "attention.self.query",
     "k": "attention.self.key",
@@ -46,11 +46,11 @@ LAYER_NAMES = {
     "fo": "output.dense",
     "oln": "output.LayerNorm",
 }
+# the file's embedding tables -> transformers' names (their LayerNorm is a pair like a layer's, "emb.ln")
 EMBEDDING_NAMES = {
     "emb.word": "word_embeddings",
     "emb.pos": "position_embeddings",
     "emb.type": "token_type_embeddings",
-    "emb.ln": "LayerNorm",
 }
 
 
@@ -172,36 +172,30 @@ def tokenizer_for(pieces: list[str], scores: np.ndarray, keep: Iterable[int]) ->
 def piece_counts(tokenizer: Any, texts: Iterable[str], batch: int = 2000) -> collections.Counter[int]:
     """How often each piece id occurs in the texts."""
     counts: collections.Counter[int] = collections.Counter()
-    chunk: list[str] = []
-    for text in texts:
-        chunk.append(text)
-        if len(chunk) == batch:
-            counts.update(i for ids in tokenizer(chunk, add_special_tokens=False)["input_ids"] for i in ids)
-            chunk = []
-    if chunk:
-        counts.update(i for ids in tokenizer(chunk, add_special_tokens=False)["input_ids"] for i in ids)
+    listed = list(texts)
+    for i in range(0, len(listed), batch):
+        encoded = tokenizer(listed[i : i + batch], add_special_tokens=False)["input_ids"]
+        counts.update(piece for ids in encoded for piece in ids)
     return counts
 
 
 def state_dict(e5: E5File, keep: list[int]) -> dict[str, np.ndarray]:
-    """The file's tensors under transformers' BERT names, the word table cut to the kept pieces."""
-    h, ff = e5.sizes["hidden"], e5.sizes["intermediate"]
-    out: dict[str, np.ndarray] = {}
-    for ours, theirs in EMBEDDING_NAMES.items():
-        if ours == "emb.ln":
-            out[f"bert.embeddings.{theirs}.weight"] = e5.tensors["emb.ln.w"]
-            out[f"bert.embeddings.{theirs}.bias"] = e5.tensors["emb.ln.b"]
-        else:
-            out[f"bert.embeddings.{theirs}.weight"] = e5.tensors[ours].reshape(-1, h)
+    """The file's tensors under transformers' BERT names, the word table cut to the kept pieces. A
+    weight with as many values as its bias is a LayerNorm's; any other is a matrix of bias-many rows."""
+    h, t = e5.sizes["hidden"], e5.tensors
+    out = {
+        f"bert.embeddings.{theirs}.weight": t[ours].reshape(-1, h) for ours, theirs in EMBEDDING_NAMES.items()
+    }
     out["bert.embeddings.word_embeddings.weight"] = out["bert.embeddings.word_embeddings.weight"][keep]
-    shapes = {"fi": (ff, h), "fo": (h, ff)}
-    for layer in range(e5.sizes["layers"]):
-        for ours, theirs in LAYER_NAMES.items():
-            name = f"bert.encoder.layer.{layer}.{theirs}"
-            weight, bias = e5.tensors[f"l{layer}.{ours}.w"], e5.tensors[f"l{layer}.{ours}.b"]
-            is_norm = ours.endswith("ln")
-            out[f"{name}.weight"] = weight if is_norm else weight.reshape(shapes.get(ours, (h, h)))
-            out[f"{name}.bias"] = bias
+    pairs = {"bert.embeddings.LayerNorm": "emb.ln"} | {
+        f"bert.encoder.layer.{layer}.{theirs}": f"l{layer}.{ours}"
+        for layer in range(e5.sizes["layers"])
+        for ours, theirs in LAYER_NAMES.items()
+    }
+    for theirs, ours in pairs.items():
+        weight, bias = t[f"{ours}.w"], t[f"{ours}.b"]
+        out[f"{theirs}.weight"] = weight if weight.size == bias.size else weight.reshape(bias.size, -1)
+        out[f"{theirs}.bias"] = bias
     return out
 
 
