@@ -31,6 +31,18 @@ def holds_evidence(passage_text: str, evidence: Sequence[str]) -> bool:
     return any(_norm(e) in text for e in evidence)
 
 
+def gold_holders(
+    passages: Sequence[tuple[str, str, str]], evidence: Sequence[str], sources: Sequence[str]
+) -> list[tuple[str, set[str]]] | None:
+    """Each gold item with the ids of the passages (chunk id, document, text) that hold it: the gold
+    quotes, or, for a question without quotes, its gold documents; None with neither."""
+    if evidence:
+        return [(e, {c for c, _, text in passages if holds_evidence(text, [e])}) for e in evidence]
+    if sources:
+        return [(s, {c for c, doc, _ in passages if doc == s}) for s in sources]
+    return None
+
+
 def evidence_recall(passage_texts: Sequence[str], evidence: Sequence[str], k: int) -> float:
     """Share of gold evidence quotes that lie wholly inside one of the top-k passages."""
     if not evidence:

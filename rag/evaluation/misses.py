@@ -12,10 +12,9 @@ no quotes is judged by its documents instead.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
-from rag.evaluation.evaluate import holds_evidence
+from rag.evaluation.evaluate import gold_holders
 
 Miss = Literal[
     "answered_unanswerable",
@@ -45,16 +44,17 @@ def miss(result: dict[str, Any]) -> Miss | None:
     gold = result["gold"]
     if not gold["answerable"]:
         return "answered_unanswerable"
-    passages: list[dict[str, Any]] = result.get("passages", [])
-    held = _held(passages, gold.get("evidence") or [], gold.get("sources") or [])
+    read = [(p["chunk_id"], p["doc"], p["text"]) for p in result.get("passages", [])]
+    held = gold_holders(read, gold.get("evidence") or [], gold.get("sources") or [])
     if held is None:
         return "unplaced"
-    if not held.whole:
-        return "partly_retrieved" if held.chunks else "not_retrieved"
+    holding = set().union(*(chunks for _, chunks in held))  # the passages read holding any of it
+    if not all(chunks for _, chunks in held):
+        return "partly_retrieved" if holding else "not_retrieved"
     if result["abstained"]:
         return "refused_with_evidence"
     cited = {c["chunk_id"] for c in result.get("citations", [])}
-    return "same_passage" if cited & held.chunks else "another_passage"
+    return "same_passage" if cited & holding else "another_passage"
 
 
 def count_misses(results: Sequence[dict[str, Any]]) -> dict[str, int]:
@@ -65,23 +65,3 @@ def count_misses(results: Sequence[dict[str, Any]]) -> dict[str, int]:
         if (place := miss(r)) is not None:
             counts[place] += 1
     return {"wrong": sum(counts.values()), **counts}
-
-
-@dataclass(frozen=True)
-class _Held:
-    chunks: set[str]  # the passages read that hold some of the evidence
-    whole: bool  # every gold quote (or source) is in one of them
-
-
-def _held(
-    passages: Sequence[dict[str, Any]], evidence: Sequence[str], sources: Sequence[str]
-) -> _Held | None:
-    """Which of the passages read hold the evidence, by its gold quotes, or by the gold documents where
-    there are no quotes; None with neither."""
-    if evidence:
-        found = [{p["chunk_id"] for p in passages if holds_evidence(p["text"], [e])} for e in evidence]
-    elif sources:
-        found = [{p["chunk_id"] for p in passages if p["doc"] == s} for s in sources]
-    else:
-        return None
-    return _Held(set().union(*found), all(found))

@@ -19,9 +19,9 @@ from rag.evaluation.evaluate import (
     containment,
     evidence_recall,
     exact_match,
+    gold_holders,
     groundedness,
     hit_at_k,
-    holds_evidence,
     mrr_at_k,
     ndcg_at_k,
     refusal_scores,
@@ -115,15 +115,11 @@ def _judged(q: Question, ranking: Sequence[Passage]) -> tuple[list[str], set[str
     from a gold source), plus a stand-in for each gold item no listed passage holds, so that R, the
     number of relevant items nDCG's ideal ranking uses, counts it too."""
     ids = [p.chunk_id for p in ranking]
-    if q.evidence:
-        relevant = {p.chunk_id for p in ranking if holds_evidence(p.text, q.evidence)}
-        missing = [e for e in q.evidence if not any(holds_evidence(p.text, [e]) for p in ranking)]
-    elif q.sources:
-        relevant = {p.chunk_id for p in ranking if p.doc in q.sources}
-        missing = [s for s in q.sources if s not in {p.doc for p in ranking}]
-    else:
+    held = gold_holders([(p.chunk_id, p.doc, p.text) for p in ranking], q.evidence, q.sources)
+    if held is None:
         return ids, set()
-    return ids, relevant | {f"\0missing:{item}" for item in missing}
+    relevant = set().union(*(chunks for _, chunks in held))
+    return ids, relevant | {f"\0missing:{item}" for item, chunks in held if not chunks}
 
 
 def _short(q: Question, answer: Answer) -> dict[str, float | None]:
