@@ -184,10 +184,21 @@ class Reader:
             prior = best.get(c)
             null = span.null if prior is None else min(prior.null, span.null)
             if prior is None or span.score > prior.score:
-                best[c] = Reading(offsets[span.first][0], offsets[span.last][1], span.score, null)
+                start, end = trimmed(contexts[c], offsets[span.first][0], offsets[span.last][1])
+                best[c] = Reading(start, end, span.score, null)
             else:
                 best[c] = Reading(prior.start, prior.end, prior.score, null)
         return [best.get(i, UNREAD) for i in range(len(contexts))]
+
+
+def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span without whitespace at its edges: a SentencePiece piece ("▁Helen") carries the space
+    before its word in its offsets, and a short answer or its sentence must start at the word."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
 def _cores() -> int:

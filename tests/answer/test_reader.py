@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer.parts import question_parts
-from rag.answer.reader import DEFAULT_READER, Reader, Reading
+from rag.answer.reader import DEFAULT_READER, Reader, Reading, trimmed
 from rag.config import Config
 from rag.engine import Engine
 from rag.errors import UserError
@@ -55,6 +55,26 @@ def test_the_shipped_weights_are_small_and_described() -> None:
     assert model.stat().st_size <= 50 * 1024 * 1024
     card = (DEFAULT_READER / "README.md").read_text(encoding="utf-8")
     assert "SQuAD v1.1" in card and "CC BY-SA 4.0" in card
+
+
+def test_the_e5_reader_in_training_is_small_described_and_marks_the_fact_alone() -> None:
+    """models/reader-e5, the larger base's first stage, kept so that its training goes on from it: a
+    reader folder like the shipped one, calibrated, whose SentencePiece spans start at the word."""
+    folder = ROOT / "models" / "reader-e5"
+    assert (folder / "model.onnx").stat().st_size <= 50 * 1024 * 1024
+    card = (folder / "README.md").read_text(encoding="utf-8")
+    assert "SQuAD v1.1" in card and "CC BY-SA 4.0" in card and "multilingual-e5-small" in card
+    calibration = json.loads((folder / "reader.json").read_text(encoding="utf-8"))["calibration"]
+    assert 0 < calibration["threshold"] < 1
+    context = LIBRARY.split("\n\n")[2]
+    reading = Reader(folder).read("Who designed the library building?", [context])[0]
+    assert reading.start is not None and context[reading.start : reading.end] == "Helen Okafor"
+
+
+def test_a_span_is_trimmed_to_its_words() -> None:
+    assert trimmed(" Helen Okafor. ", 0, 13) == (1, 13)
+    assert trimmed("a  b ", 1, 5) == (3, 4)
+    assert trimmed("   ", 0, 3) == (3, 3)
 
 
 def test_the_default_threshold_is_the_one_the_shipped_calibration_chose() -> None:
