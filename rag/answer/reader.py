@@ -22,6 +22,7 @@ from rag.answer.features import clip_question, content_vocabulary, encode
 from rag.answer.rows import field_end, named, row_segments
 from rag.answer.spans import MAX_ANSWER_TOKENS, best_span, window_echo, window_sequences
 from rag.errors import UserError
+from rag.ingest import trimmed
 from rag.store import cpu_session, is_runtime_error
 
 DEFAULT_READER = Path(__file__).resolve().parents[2] / "models" / "reader"
@@ -189,16 +190,6 @@ class Reader:
             else:
                 best[c] = Reading(prior.start, prior.end, prior.score, null)
         return [best.get(i, UNREAD) for i in range(len(contexts))]
-
-
-def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
-    """The span without whitespace at its edges: a SentencePiece piece ("▁Helen") carries the space
-    before its word in its offsets, and a short answer or its sentence must start at the word."""
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
 
 
 def _cores() -> int:

@@ -7,7 +7,7 @@ STRUCTURED_KINDS keep every paragraph), `chunk_document` cuts what is left into 
 passages with their sentence spans."""
 
 from rag.ingest.chunk import CHUNKER_VERSION, chunk_document, collapse, split_sentences
-from rag.ingest.clean import CLEANER_VERSION, classify, furniture_keys, repeated_keys
+from rag.ingest.clean import CLEANER_VERSION, classify, furniture_keys, repeated_keys, trimmed
 from rag.ingest.formats import STRUCTURED_KINDS
 from rag.ingest.formats.ocr import OcrUnavailable
 from rag.ingest.formats.page_view import VIEW_KINDS, PageView, page_view
@@ -33,4 +33,5 @@ __all__ = [
     "read_file",
     "repeated_keys",
     "split_sentences",
+    "trimmed",
 ]

@@ -105,13 +105,19 @@ def _add_block(text: str, start: int, end: int, out: list[_Block]) -> None:
         max(len(x[2].strip()) for x in lines) > 120 or sum(bool(_BULLET.match(x[2])) for x in lines) >= 2
     )
     spans = [(s, e) for s, e, _ in lines] if one_per_line else [(lines[0][0], lines[-1][1])]
-    for s, e in spans:
-        while s < e and text[s].isspace():
-            s += 1
-        while e > s and text[e - 1].isspace():
-            e -= 1
+    for s, e in (trimmed(text, a, b) for a, b in spans):
         for ps, pe in _pieces(text, s, e) if e - s > BLOCK_MAX_CHARS else [(s, e)]:
             out.append(_Block(ps, pe, _WS.sub(" ", text[ps:pe])))
+
+
+def trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    """`text[start:end]` without whitespace at its edges, as offsets: a block, or a reader's span (a
+    SentencePiece piece, "▁Helen", carries the space before its word in its offsets)."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
 def _pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer.parts import question_parts
-from rag.answer.reader import DEFAULT_READER, Reader, Reading, trimmed
+from rag.answer.reader import DEFAULT_READER, Reader, Reading
 from rag.config import Config
 from rag.engine import Engine
 from rag.errors import UserError
@@ -69,12 +69,6 @@ def test_the_e5_reader_in_training_is_small_described_and_marks_the_fact_alone()
     context = LIBRARY.split("\n\n")[2]
     reading = Reader(folder).read("Who designed the library building?", [context])[0]
     assert reading.start is not None and context[reading.start : reading.end] == "Helen Okafor"
-
-
-def test_a_span_is_trimmed_to_its_words() -> None:
-    assert trimmed(" Helen Okafor. ", 0, 13) == (1, 13)
-    assert trimmed("a  b ", 1, 5) == (3, 4)
-    assert trimmed("   ", 0, 3) == (3, 3)
 
 
 def test_the_default_threshold_is_the_one_the_shipped_calibration_chose() -> None:

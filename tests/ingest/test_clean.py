@@ -12,7 +12,7 @@ from functools import cache
 
 import pytest
 
-from rag.ingest.clean import PIECE_CHARS, classify, paragraph_key, repeated_keys
+from rag.ingest.clean import PIECE_CHARS, classify, paragraph_key, repeated_keys, trimmed
 from rag.ingest.load import load
 from rag.types import Paragraph
 from tests.conftest import SEEDS, collapse
@@ -323,3 +323,9 @@ def test_a_data_dump_is_not_taken_for_a_list_of_names() -> None:
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
     dump = "".join(rng.choice(alphabet) for _ in range(3000))
     assert not any(p.kept for p in classify(dump))
+
+
+def test_a_span_is_trimmed_to_its_words() -> None:
+    assert trimmed(" Helen Okafor. ", 0, 13) == (1, 13)
+    assert trimmed("a  b ", 1, 5) == (3, 4)
+    assert trimmed("   ", 0, 3) == (3, 3)
