@@ -58,7 +58,7 @@ def test_the_shipped_weights_are_small_and_described() -> None:
 
 
 def test_the_e5_reader_in_training_is_small_described_and_marks_the_fact_alone() -> None:
-    """models/reader-e5, the larger base's first stage, kept so that its training goes on from it: a
+    """models/reader-e5, the larger base's reader in training, kept so that its training goes on: a
     reader folder like the shipped one, calibrated, whose SentencePiece spans start at the word."""
     folder = ROOT / "models" / "reader-e5"
     assert (folder / "model.onnx").stat().st_size <= 50 * 1024 * 1024
