@@ -19,6 +19,7 @@ from rag.evaluation.evaluate import load_questions
 from rag.store.indexer import build_index
 from tests.conftest import ROOT, collapse, run_rag
 
+E5_READER = ROOT / "models" / "reader-e5"  # the larger base's reader in training
 # A made-up town's library, so nothing here can be keyed to the seed articles.
 LIBRARY = """Marlow Green Library
 
@@ -41,6 +42,12 @@ def seed_engine(seed_index: Config) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="module")
+def e5_reader() -> Reader:
+    """models/reader-e5, loaded once for the tests of it."""
+    return Reader(E5_READER)
+
+
+@pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     docs = tmp_path_factory.mktemp("library-docs")
     (docs / "library.txt").write_text(LIBRARY, encoding="utf-8")
@@ -58,28 +65,25 @@ def test_the_shipped_weights_are_small_and_described() -> None:
     assert "SQuAD v1.1" in card and "CC BY-SA 4.0" in card
 
 
-def test_the_e5_reader_in_training_is_small_described_and_marks_the_fact_alone() -> None:
+def test_the_e5_reader_in_training_is_small_described_and_marks_the_fact_alone(e5_reader: Reader) -> None:
     """models/reader-e5, the larger base's reader in training, kept so that its training goes on: a
     reader folder like the shipped one, calibrated, whose SentencePiece spans start at the word."""
-    folder = ROOT / "models" / "reader-e5"
-    assert (folder / "model.onnx").stat().st_size <= 50 * 1024 * 1024
-    card = (folder / "README.md").read_text(encoding="utf-8")
+    assert (E5_READER / "model.onnx").stat().st_size <= 50 * 1024 * 1024
+    card = (E5_READER / "README.md").read_text(encoding="utf-8")
     assert "SQuAD v1.1" in card and "CC BY-SA 4.0" in card and "multilingual-e5-small" in card
-    calibration = json.loads((folder / "reader.json").read_text(encoding="utf-8"))["calibration"]
+    calibration = json.loads((E5_READER / "reader.json").read_text(encoding="utf-8"))["calibration"]
     assert 0 < calibration["threshold"] < 1
     context = LIBRARY.split("\n\n")[2]
-    reading = Reader(folder).read("Who designed the library building?", [context])[0]
+    reading = e5_reader.read("Who designed the library building?", [context])[0]
     assert reading.start is not None and context[reading.start : reading.end] == "Helen Okafor"
 
 
-def test_the_e5_reader_reads_a_line_break_as_a_space() -> None:
+def test_the_e5_reader_reads_a_line_break_as_a_space(e5_reader: Reader) -> None:
     """A file's passage keeps its line breaks (offsets point into the file); SQuAD's paragraphs, which
     the reader learnt from, have none. The Unigram tokenizer must read a break as the space it stands
     for, not as <unk> gluing the next word to it: the same reading either way."""
-    folder = ROOT / "models" / "reader-e5"
     spaced = re.sub(r"\s", " ", LIBRARY)
-    reader = Reader(folder)
-    as_file, as_line = reader.read("Who designed the library building?", [LIBRARY, spaced])
+    as_file, as_line = e5_reader.read("Who designed the library building?", [LIBRARY, spaced])
     assert (as_file.start, as_file.end) == (as_line.start, as_line.end)
     assert LIBRARY[as_file.start : as_file.end] == "Helen Okafor"
     assert as_file.margin == pytest.approx(as_line.margin, abs=1e-4)
