@@ -9,7 +9,7 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 export GRADIO_ANALYTICS_ENABLED := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup llm browser ocr postgres postgres-install postgres-stop run index test lint bench reader reader-e5 \
+.PHONY: setup llm browser ocr postgres postgres-install postgres-stop run index test lint bench reader reader-e5 reader-pair \
   quality clean
 
 setup: $(STAMP) ocr
@@ -171,6 +171,12 @@ reader-e5: setup
 	@$(MAKE) --no-print-directory $(BED)/calibration-reworded.jsonl $(SQUAD_INDEX)/CURRENT
 	$(BIN)/python eval/calibrate_reader.py $(BED)/calibration.jsonl $(BED)/calibration-reworded.jsonl \
 	  --index-dir $(SQUAD_INDEX) --reader models/reader-e5 --write models/reader-e5/reader.json
+
+# The shipped pair (models/reader-pair): the two readers above read as one, calibrated the same way.
+reader-pair: setup
+	@$(MAKE) --no-print-directory $(BED)/calibration-reworded.jsonl $(SQUAD_INDEX)/CURRENT
+	$(BIN)/python eval/calibrate_reader.py $(BED)/calibration.jsonl $(BED)/calibration-reworded.jsonl \
+	  --index-dir $(SQUAD_INDEX) --reader models/reader-pair --write models/reader-pair/reader.json
 
 # The held-out SQuAD test bed (eval/squad_corpus.py), its reworded copies (the train extra's WordNet)
 # and its index, each made once.

@@ -39,7 +39,7 @@ DEFAULT_JSON = result_path("bench_ask")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=3, help="passes over all questions (default 3)")
-    parser.add_argument("--reader", default="shipped", help="shipped (models/reader), none, or a folder")
+    parser.add_argument("--reader", default="shipped", help="shipped (models/reader-pair), none, or a folder")
     parser.add_argument(
         "--reader-first",
         type=int,

@@ -79,7 +79,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("questions", type=Path, nargs="+", help="question files, fitted as one set")
     p.add_argument("--index-dir", type=Path, default=Path("index"))
-    p.add_argument("--reader", default="shipped", help="reader folder (default: models/reader)")
+    p.add_argument("--reader", default="shipped", help="reader or pair folder (default: models/reader-pair)")
     p.add_argument("--write", type=Path, help="store the calibration in this reader.json")
     args = p.parse_args()
     questions = [q for path in args.questions for q in load_questions(path)]

@@ -65,13 +65,14 @@ class Config:
     # (calibrated on eval/seed_questions.jsonl with eval/calibrate_refusal.py).
     answer_sentences: int = 3
     refusal_threshold: float = 0.53
-    # The trained span reader: "shipped" (models/reader, the default: on questions worded the way
-    # users ask it beats the composer; README, "Answers"), a folder of one, or "none" for the sentence
-    # composer alone. It refuses below `reader_threshold` of its calibrated P(answerable): by default
-    # the threshold eval/calibrate_reader.py chose for the shipped weights (the most refusals at no
-    # more than 5% false refusals, by cross-validation); further sentences need at least 0.5.
+    # The trained span reader: "shipped" (models/reader-pair, the default: the MiniLM reader and the e5
+    # one read as a pair; on questions worded the way users ask a reader beats the composer; README,
+    # "Answers"), a reader or pair folder, or "none" for the sentence composer alone. It refuses below
+    # `reader_threshold` of its calibrated P(answerable): by default the threshold
+    # eval/calibrate_reader.py chose for the shipped pair (the most refusals at no more than 5% false
+    # refusals, by cross-validation); further sentences need at least 0.5.
     reader: str = "shipped"
-    reader_threshold: float = 0.43
+    reader_threshold: float = 0.42
     # Where the reader finds no span, the composer's sentences answer if its own check passes.
     composer_fallback: bool = True
     # The reader reads this many passages first and the rest only when none of them answers (0 = all,

@@ -19,7 +19,6 @@ from rag.answer import (
     Composer,
     Composition,
     Draft,
-    Reader,
     Reading,
     as_asked,
     as_question,
@@ -28,6 +27,7 @@ from rag.answer import (
     compose_from_readings,
     missing_names,
     missing_numbers,
+    open_span_reader,
     question_parts,
     resolve,
     spelled_out,
@@ -109,7 +109,9 @@ class Engine:
         self.pipeline = SearchPipeline(config, self.reader, self.embedder, self.reranker)
         self.composer = Composer(max_sentences=config.answer_sentences, threshold=config.refusal_threshold)
         self.span_reader = (
-            None if config.reader == "none" else Reader(None if config.reader == "shipped" else config.reader)
+            None
+            if config.reader == "none"
+            else open_span_reader(None if config.reader == "shipped" else config.reader)
         )
         self._generator: Generator | None = None
         self._generator_lock = threading.Lock()

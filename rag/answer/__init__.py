@@ -11,6 +11,7 @@ from rag.answer.from_reader import as_asked
 from rag.answer.from_reader import compose as compose_from_readings
 from rag.answer.names import best_named, missing_names, spelled_out
 from rag.answer.normalize import normalize_tokens
+from rag.answer.pair import ReaderPair, open_span_reader
 from rag.answer.parts import question_parts
 from rag.answer.phrasing import as_question, without_joining_words
 from rag.answer.reader import DEFAULT_READER, UNREAD, Calibration, Reader, Reading
@@ -24,6 +25,7 @@ __all__ = [
     "Composition",
     "Draft",
     "Reader",
+    "ReaderPair",
     "Reading",
     "as_asked",
     "as_question",
@@ -38,6 +40,7 @@ __all__ = [
     "missing_numbers",
     "normalize_tokens",
     "offers",
+    "open_span_reader",
     "question_parts",
     "resolve",
     "spelled_out",

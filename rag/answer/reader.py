@@ -11,6 +11,7 @@ import json
 import math
 import os
 import threading
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,15 @@ import numpy as np
 
 from rag.answer.features import clip_question, content_vocabulary, encode
 from rag.answer.rows import field_end, named, row_segments
-from rag.answer.spans import MAX_ANSWER_TOKENS, best_span, window_echo, window_sequences
+from rag.answer.spans import (
+    MAX_ANSWER_TOKENS,
+    CharLogits,
+    WindowTokens,
+    best_span,
+    char_logits,
+    window_echo,
+    window_sequences,
+)
 from rag.errors import UserError
 from rag.ingest import trimmed
 from rag.store import cpu_session, is_runtime_error
@@ -109,7 +118,7 @@ class Reader:
                         f"reader model {model} is damaged: {str(exc).splitlines()[0][:200]}"
                     ) from None
                 raise
-            self.calibration = _calibration(self.path / "reader.json")
+            self.calibration = read_calibration(self.path / "reader.json")
             self._content_ids = content_vocabulary(tokenizer)
             self._tokenizer, self._session = tokenizer, session
             self._pool = ThreadPoolExecutor(max_workers=_cores(), thread_name_prefix="reader")
@@ -142,14 +151,25 @@ class Reader:
         return out
 
     def _read_pieces(self, question: str, contexts: list[str]) -> list[Reading]:
-        """One Reading per context. Each window runs alone, unpadded: the int8 model quantises its
-        activations by the range of the whole batch, so a window read beside others (and their
-        padding) would get other logits, and a passage's reading would depend on what was retrieved
-        with it. Alone it reads the same every time. The windows run side by side, one core each, in
-        one session: on 2 cores five windows take about 108 ms against 147 ms one after the other on
-        both cores (a batch was slower still: ask p50 189 ms against 157 ms in turn)."""
+        """One Reading per context."""
         if not contexts:
             return []
+        return self.readings_of(self.run_windows(question, contexts), contexts)
+
+    def char_logits(self, question: str, contexts: list[str]) -> list[CharLogits]:
+        """Each context's logits by character (spans.CharLogits), to be summed with another reader's."""
+        if not contexts:
+            return []
+        return self.char_logits_of(self.run_windows(question, contexts), contexts, range(len(contexts)))
+
+    def run_windows(self, question: str, contexts: list[str]) -> Windows:
+        """The model's start and end logits over each window of the contexts. Each window runs alone,
+        unpadded: the int8 model quantises its activations by the range of the whole batch, so a
+        window read beside others (and their padding) would get other logits, and a passage's reading
+        would depend on what was retrieved with it. Alone it reads the same every time. The windows
+        run side by side, one core each, in one session: on 2 cores five windows take about 108 ms
+        against 147 ms one after the other on both cores (a batch was slower still: ask p50 189 ms
+        against 157 ms in turn)."""
         self.warm()
         assert self._pool is not None
         with self._lock:  # a fast tokenizer sets its truncation per call: "Already borrowed" if shared
@@ -173,12 +193,17 @@ class Reader:
             start_logits[w, :n], end_logits[w, :n] = starts[0], ends[0]
 
         list(self._pool.map(run, range(windows)))
+        return Windows(enc, ids, start_logits, end_logits)
+
+    def readings_of(self, windows: Windows, contexts: list[str]) -> list[Reading]:
+        """The best span of each context over its windows."""
+        enc, width = windows.enc, windows.ids.shape[1]
         best: dict[int, Reading] = {}
-        for w in range(windows):
+        for w in range(len(windows.ids)):
             c = enc["overflow_to_sample_mapping"][w]
             sequences = window_sequences(enc.sequence_ids(w), width)
-            echo = window_echo(ids[w], sequences, self._content_ids)
-            span = best_span(start_logits[w], end_logits[w], sequences == 1, self.max_answer_tokens, echo)
+            echo = window_echo(windows.ids[w], sequences, self._content_ids)
+            span = best_span(windows.start[w], windows.end[w], sequences == 1, self.max_answer_tokens, echo)
             if span is None:
                 continue
             offsets = enc["offset_mapping"][w]
@@ -191,6 +216,40 @@ class Reader:
                 best[c] = Reading(prior.start, prior.end, prior.score, null)
         return [best.get(i, UNREAD) for i in range(len(contexts))]
 
+    def char_logits_of(self, windows: Windows, contexts: list[str], which: Iterable[int]) -> list[CharLogits]:
+        """CharLogits of the contexts numbered `which`, from their windows."""
+        enc, width = windows.enc, windows.ids.shape[1]
+        tokens: dict[int, list[WindowTokens]] = {c: [] for c in which}
+        for w in range(len(windows.ids)):
+            c = enc["overflow_to_sample_mapping"][w]
+            if c not in tokens:
+                continue
+            sequences = window_sequences(enc.sequence_ids(w), width)
+            content, echoed = window_echo(windows.ids[w], sequences, self._content_ids)
+            where = np.flatnonzero(sequences == 1)
+            offsets = enc["offset_mapping"][w]
+            chars = np.array([trimmed(contexts[c], *offsets[t]) for t in where], dtype=np.int64).reshape(
+                -1, 2
+            )
+            null = float(windows.start[w, 0] + windows.end[w, 0])
+            tokens[c].append(
+                WindowTokens(
+                    windows.start[w, where], windows.end[w, where], chars, content[where], echoed[where], null
+                )
+            )
+        return [char_logits(len(contexts[c]), found) for c, found in tokens.items()]
+
+
+@dataclass(frozen=True)
+class Windows:
+    """A reader's run over some contexts: the tokenizer's windows (`enc`), their padded ids, and the
+    start and end logits of each window's tokens."""
+
+    enc: Any
+    ids: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
 
 def _cores() -> int:
     """The cores this process may run on (its affinity where the system reports one)."""
@@ -198,7 +257,7 @@ def _cores() -> int:
     return max(1, len(affinity(0)) if affinity else os.cpu_count() or 1)
 
 
-def _calibration(info: Path) -> Calibration:
+def read_calibration(info: Path) -> Calibration:
     """The model's calibration from its reader.json (identity, i.e. refuse below margin 0, when the
     folder has no such file or the file no calibration)."""
     if not info.exists():

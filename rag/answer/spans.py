@@ -79,3 +79,80 @@ def best_span(
     i, j = np.unravel_index(int(np.argmax(chosen)), chosen.shape)
     null = float(start_logits[0] + end_logits[0])
     return Span(int(where[i]), int(where[j]), float(scores[i, j]), null)
+
+
+@dataclass(frozen=True)
+class WindowTokens:
+    """One window's context tokens as char_logits needs them: their start and end logits, their
+    (start, end) characters in the context with the space a piece carries trimmed off, their
+    (content, echoed) flags (window_echo), and the window's "no answer" score."""
+
+    start: np.ndarray
+    end: np.ndarray
+    chars: np.ndarray
+    content: np.ndarray
+    echoed: np.ndarray
+    null: float
+
+
+@dataclass(frozen=True)
+class CharLogits:
+    """One reader's logits over a context's characters, so that readers with different word pieces
+    can be summed: `start[c]` is the start logit of the token whose text begins at character c,
+    `end[c]` that of the token whose text ends there (-inf where none does; the best over a long
+    context's windows), `null` the "no answer" score (the lowest over its windows). `tokens`,
+    `content` and `echoed` mark where a token begins: any, one carrying content, one repeating the
+    question."""
+
+    start: np.ndarray
+    end: np.ndarray
+    null: float
+    tokens: np.ndarray
+    content: np.ndarray
+    echoed: np.ndarray
+
+
+def char_logits(length: int, windows: list[WindowTokens]) -> CharLogits:
+    """A context of `length` characters as CharLogits, from its windows."""
+    start, end = np.full(length + 1, -np.inf), np.full(length + 1, -np.inf)
+    marks = np.zeros((3, length + 1))
+    for w in windows:
+        keep = w.chars[:, 1] > w.chars[:, 0]
+        a, b = w.chars[keep, 0], w.chars[keep, 1]
+        np.maximum.at(start, a, w.start[keep])
+        np.maximum.at(end, b, w.end[keep])
+        marks[0, a] = 1.0
+        np.maximum.at(marks[1], a, w.content[keep].astype(float))
+        np.maximum.at(marks[2], a, w.echoed[keep].astype(float))
+    null = min((w.null for w in windows), default=0.0)
+    return CharLogits(start, end, null, marks[0], marks[1], marks[2])
+
+
+def best_char_span(
+    readers: list[CharLogits], weights: list[float], max_tokens: int = MAX_ANSWER_TOKENS
+) -> tuple[int, int, float, float] | None:
+    """The best span of a context by the readers' weighted logits summed at the characters where
+    every reader's tokens begin and end: (start, end, score, null), or None when they share no span.
+    Length and echo are counted in the first reader's tokens, as best_span counts them."""
+    starts = np.flatnonzero(np.all([np.isfinite(r.start) for r in readers], axis=0))
+    ends = np.flatnonzero(np.all([np.isfinite(r.end) for r in readers], axis=0))
+    if not starts.size or not ends.size:
+        return None
+    scores = sum(
+        w * (r.start[starts][:, None] + r.end[ends][None, :]) for w, r in zip(weights, readers, strict=True)
+    )
+    first = readers[0]
+    tokens, content, echoed = (
+        np.concatenate([[0.0], np.cumsum(x)]) for x in (first.tokens, first.content, first.echoed)
+    )
+    count = tokens[ends][None, :] - tokens[starts][:, None]  # tokens beginning inside the span
+    scores = np.where((ends[None, :] > starts[:, None]) & (count <= max_tokens), scores, -np.inf)
+    share = (echoed[ends][None, :] - echoed[starts][:, None]) / np.maximum(
+        content[ends][None, :] - content[starts][:, None], 1.0
+    )
+    chosen = scores - ECHO_PENALTY * share
+    i, j = np.unravel_index(int(np.argmax(chosen)), chosen.shape)
+    if not np.isfinite(scores[i, j]):
+        return None
+    null = float(sum(w * r.null for w, r in zip(weights, readers, strict=True)))
+    return int(starts[i]), int(ends[j]), float(scores[i, j]), null
