@@ -111,6 +111,8 @@ _JOINING = re.compile(r"^\W*(?:(?:so|and|also|but|then|well|now|ok(?:ay)?)\s*[,.
 
 
 def without_joining_words(question: str) -> str:
-    """The question as the reader reads it: "So who chaired it?" as "who chaired it?", once the
-    follow-up it marks has been resolved."""
-    return _JOINING.sub("", question)
+    """The question as the reader reads it: "So who chaired it?" as "Who chaired it?", once the
+    follow-up it marks has been resolved. The first word is capitalised as a question opens: the
+    e5 reader's word pieces are cased, and SQuAD's questions begin with a capital."""
+    rest = _JOINING.sub("", question)
+    return rest[:1].upper() + rest[1:] if rest != question else question

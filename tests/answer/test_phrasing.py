@@ -54,15 +54,16 @@ def test_questions_and_other_requests_are_left_alone(text: str) -> None:
 @pytest.mark.parametrize(
     ("question", "read"),
     [
-        ("So who chaired it?", "who chaired it?"),
-        ("OK so, when did it open?", "when did it open?"),
-        ("And in 2013? Munro review", "in 2013? Munro review"),  # a follow-up, resolved already
+        ("So who chaired it?", "Who chaired it?"),
+        ("OK so, when did it open?", "When did it open?"),
+        ("And in 2013? Munro review", "In 2013? Munro review"),  # a follow-up, resolved already
         ("Well-known figures: who were they?", "Well-known figures: who were they?"),
         ("Sober voters: who?", "Sober voters: who?"),
     ],
 )
 def test_the_words_joining_a_question_to_the_chat_are_not_read(question: str, read: str) -> None:
-    """ "So", "and", "also" mark a follow-up, but no passage holds them: the reader goes without."""
+    """ "So", "and", "also" mark a follow-up, but no passage holds them: the reader goes without, and
+    reads the question from its next word, capitalised as a question opens."""
     assert without_joining_words(question) == read
 
 

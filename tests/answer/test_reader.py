@@ -66,8 +66,8 @@ def test_the_shipped_weights_are_small_and_described() -> None:
 
 
 def test_the_e5_reader_in_training_is_small_described_and_marks_the_fact_alone(e5_reader: Reader) -> None:
-    """models/reader-e5, the larger base's reader in training, kept so that its training goes on: a
-    reader folder like the shipped one, calibrated, whose SentencePiece spans start at the word."""
+    """models/reader-e5, the larger base's reader (the shipped pair's second), whose training goes on: a
+    reader folder like the MiniLM one, calibrated, whose SentencePiece spans start at the word."""
     assert (E5_READER / "model.onnx").stat().st_size <= 50 * 1024 * 1024
     card = (E5_READER / "README.md").read_text(encoding="utf-8")
     assert "SQuAD v1.1" in card and "CC BY-SA 4.0" in card and "multilingual-e5-small" in card
