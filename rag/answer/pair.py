@@ -44,12 +44,16 @@ class ReaderPair(Reader):
         if len(members) != 2 or len(self.weights) != 2 or self.second_reads < 1:
             raise UserError(f"reader pair settings {info}: two members, two weights, second_reads >= 1")
         self.first, self.second = (Reader(m, max_answer_tokens) for m in members)
+        self._warm = False
 
     def warm(self) -> None:
         """Load both readers now (once) and the pair's calibration."""
+        if self._warm:
+            return
         self.first.warm()
         self.second.warm()
         self.calibration = read_calibration(self.path / "reader.json")
+        self._warm = True
 
     def _read_pieces(self, question: str, contexts: list[str]) -> list[Reading]:
         """The first reader's readings, those of its `second_reads` most answerable contexts read
