@@ -31,12 +31,18 @@ class Span:
     null: float
 
 
-def echo_share(content: np.ndarray, echoed: np.ndarray) -> np.ndarray:
-    """share[i, j]: of the content tokens from i to j, the share that repeat the question's (0 when the
-    span holds none); `content` and `echoed` are boolean masks over the same tokens."""
+def echo_share(
+    content: np.ndarray, echoed: np.ndarray, firsts: np.ndarray | None = None, stops: np.ndarray | None = None
+) -> np.ndarray:
+    """share[i, j]: of the content tokens from firsts[i] up to (not including) stops[j], the share that
+    repeat the question's (0 when the span holds none); `content` and `echoed` are masks over the same
+    tokens (or characters, marking where a token begins). By default every token is a first and a last:
+    share[i, j] covers tokens i to j."""
     c = np.concatenate([[0.0], np.cumsum(content)])
     e = np.concatenate([[0.0], np.cumsum(echoed)])
-    return (e[None, 1:] - e[:-1, None]) / np.maximum(c[None, 1:] - c[:-1, None], 1.0)
+    lo = np.arange(len(content)) if firsts is None else firsts
+    hi = np.arange(1, len(content) + 1) if stops is None else stops
+    return (e[None, hi] - e[lo, None]) / np.maximum(c[None, hi] - c[lo, None], 1.0)
 
 
 def window_sequences(sequence_ids: list[int | None], width: int) -> np.ndarray:
@@ -142,15 +148,10 @@ def best_char_span(
         w * (r.start[starts][:, None] + r.end[ends][None, :]) for w, r in zip(weights, readers, strict=True)
     )
     first = readers[0]
-    tokens, content, echoed = (
-        np.concatenate([[0.0], np.cumsum(x)]) for x in (first.tokens, first.content, first.echoed)
-    )
+    tokens = np.concatenate([[0.0], np.cumsum(first.tokens)])
     count = tokens[ends][None, :] - tokens[starts][:, None]  # tokens beginning inside the span
     scores = np.where((ends[None, :] > starts[:, None]) & (count <= max_tokens), scores, -np.inf)
-    share = (echoed[ends][None, :] - echoed[starts][:, None]) / np.maximum(
-        content[ends][None, :] - content[starts][:, None], 1.0
-    )
-    chosen = scores - ECHO_PENALTY * share
+    chosen = scores - ECHO_PENALTY * echo_share(first.content, first.echoed, starts, ends)
     i, j = np.unravel_index(int(np.argmax(chosen)), chosen.shape)
     if not np.isfinite(scores[i, j]):
         return None
