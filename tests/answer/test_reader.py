@@ -19,7 +19,7 @@ from rag.evaluation.evaluate import load_questions
 from rag.store.indexer import build_index
 from tests.conftest import ROOT, collapse, run_rag
 
-E5_READER = ROOT / "models" / "reader-e5"  # the larger base's reader in training
+E5_READER = ROOT / "models" / "reader-e5"  # the larger base's reader, the shipped pair's second
 # A made-up town's library, so nothing here can be keyed to the seed articles.
 LIBRARY = """Marlow Green Library
 
