@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rag.answer.reader import Reader, Reading, read_calibration
+from rag.answer.reader import Reader, Reading, calibration_of
 from rag.answer.spans import MAX_ANSWER_TOKENS, best_char_span
 from rag.errors import UserError
 from rag.ingest import trimmed
@@ -39,21 +39,18 @@ class ReaderPair(Reader):
             self.weights = [float(w) for w in settings["weights"]]
             self.second_reads = int(settings["second_reads"])
             self.second_floor = float(settings["second_floor"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            calibration = calibration_of(settings)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise UserError(f"reader pair settings {info} cannot be read: {exc}") from None
         if len(members) != 2 or len(self.weights) != 2 or self.second_reads < 1:
             raise UserError(f"reader pair settings {info}: two members, two weights, second_reads >= 1")
         self.first, self.second = (Reader(m, max_answer_tokens) for m in members)
-        self._warm = False
+        self.calibration = calibration
 
     def warm(self) -> None:
-        """Load both readers now (once) and the pair's calibration."""
-        if self._warm:
-            return
+        """Load both readers now (each once)."""
         self.first.warm()
         self.second.warm()
-        self.calibration = read_calibration(self.path / "reader.json")
-        self._warm = True
 
     def _read_pieces(self, question: str, contexts: list[str]) -> list[Reading]:
         """The first reader's readings, those of its `second_reads` most answerable contexts read

@@ -263,7 +263,12 @@ def read_calibration(info: Path) -> Calibration:
     if not info.exists():
         return Calibration()
     try:
-        data = json.loads(info.read_text(encoding="utf-8")).get("calibration") or {}
-        return Calibration(float(data.get("a", 1.0)), float(data.get("b", 0.0)))
+        return calibration_of(json.loads(info.read_text(encoding="utf-8")))
     except (OSError, ValueError, AttributeError) as exc:
         raise UserError(f"reader settings {info} cannot be read: {exc}") from None
+
+
+def calibration_of(settings: dict[str, Any]) -> Calibration:
+    """The calibration in a reader.json's parsed settings (identity where it has none)."""
+    data = settings.get("calibration") or {}
+    return Calibration(float(data.get("a", 1.0)), float(data.get("b", 0.0)))
