@@ -1,5 +1,7 @@
 """Development figures of a reader on held-out articles: span exact match and F1 on each question's own
-paragraph, and how well the no-answer margin separates those from same-article negatives (ROC AUC)."""
+paragraph, and how well the no-answer margin separates those from same-article negatives (ROC AUC)
+and from the same questions asked about another name of their paragraph (rag.answer.training.swap),
+the on-topic case that other paragraphs' negatives never show."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import numpy as np
 
 from rag.answer.reader import Reader
 from rag.answer.training.squad import Article, examples
+from rag.answer.training.swap import swapped
 from rag.evaluation import exact_match, token_f1
 
 
@@ -30,17 +33,20 @@ def figures(
     seed: int = 7,
     progress: Callable[[Any], Any] = iter,
 ) -> dict[str, float]:
-    """EM, F1 and AUC over up to `limit` held-out examples (positives and negatives mixed)."""
+    """EM, F1 and both AUCs over up to `limit` held-out examples (positives and negatives mixed)."""
     pool = examples(held_out, negative_rate=0.5, seed=seed)
     random.Random(seed).shuffle(pool)
     pool = pool[:limit]
-    em, f1, pos, neg = [], [], [], []
+    rng = random.Random(seed)
+    em, f1, pos, neg, wrong = [], [], [], [], []
     for e in progress(pool):
         r = reader.read(e.question, [e.context])[0]
         if e.answer_start is None:
             neg.append(r.margin)
             continue
         pos.append(r.margin)
+        if (other := swapped(e.question, e.context, e.answers, rng)) is not None:
+            wrong.append(reader.read(other, [e.context])[0].margin)
         predicted = e.context[r.start : r.end] if r.start is not None else ""
         em.append(exact_match(predicted, e.answers) or 0.0)
         f1.append(token_f1(predicted, e.answers) or 0.0)
@@ -48,6 +54,8 @@ def figures(
         "exact_match": round(float(np.mean(em)), 4),
         "f1": round(float(np.mean(f1)), 4),
         "no_answer_auc": round(auc(pos, neg), 4),
+        "wrong_name_auc": round(auc(pos, wrong), 4),
         "positives": len(pos),
         "negatives": len(neg),
+        "wrong_names": len(wrong),
     }

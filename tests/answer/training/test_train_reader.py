@@ -56,6 +56,8 @@ def test_training_runs_end_to_end_resumes_and_writes_a_loadable_model(tmp_path: 
     assert info["steps"] == 2 and set(info["dev"]) == {"int8", "fp32"}
     assert [(s["stage"], s["steps"]) for s in info["stages"]] == [(1, 2)]
     assert 0 <= info["dev"]["int8"]["f1"] <= 1
+    # how well "no answer" is told from the same question about another name of its paragraph
+    assert {"no_answer_auc", "wrong_name_auc", "wrong_names"} <= set(info["dev"]["int8"])
     readings = Reader(out).read("Who designed the bridge?", ["The bridge was designed by John Bradfield."])
     assert len(readings) == 1 and readings[0].start is not None
 
