@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from rag.answer.normalize import normalize_tokens
-from rag.answer.training.swap import swapped
 from rag.errors import UserError
 from rag.store import LexicalIndex
 
@@ -114,23 +113,13 @@ def examples(articles: list[Article], negative_rate: float, seed: int) -> list[E
 
 
 def groups(
-    articles: list[Article],
-    size: int,
-    negative_rate: float,
-    seed: int,
-    start: int,
-    count: int,
-    swap_rate: float = 0.0,
+    articles: list[Article], size: int, negative_rate: float, seed: int, start: int, count: int
 ) -> list[tuple[Example, ...]]:
     """`count` questions of the seeded shuffle of all questions (from position `start`), each with
     `size` paragraphs of its article as open-domain retrieval puts them before the reader: its own
     (except for a `negative_rate` share of the questions, made unanswerable) and the others most like
-    it by BM25 that hold none of its answers. For training with shared normalisation.
-
-    A `swap_rate` share of the answerable ones is asked about the wrong name instead
-    (rag.answer.training.swap), its own paragraph then a negative too. Swaps draw on their own seeded
-    generator, so that a rate of 0 gives the groups earlier stages were trained on."""
-    rng, swaps = random.Random(seed), random.Random(f"{seed}/swap")
+    it by BM25 that hold none of its answers. For training with shared normalisation."""
+    rng = random.Random(seed)
     questions = [(a, q) for a in articles for q in a.questions]
     rng.shuffle(questions)
     lexical: dict[str, LexicalIndex] = {}
@@ -140,11 +129,6 @@ def groups(
             lexical[a.title] = LexicalIndex.build(list(a.paragraphs), np.arange(len(a.paragraphs)))
         answerable = rng.random() >= negative_rate
         group = [Example(qid, question, a.paragraphs[para], start_char, answers[0], answers)] * answerable
-        if answerable and swap_rate and swaps.random() < swap_rate:
-            wrong = swapped(question, a.paragraphs[para], answers, swaps)
-            if wrong is not None:
-                question = wrong
-                group = [Example(f"{qid}#swap", question, a.paragraphs[para], None, "", answers)]
         for i in np.argsort(-lexical[a.title].scores(question), kind="stable"):
             if len(group) == size:
                 break

@@ -3,9 +3,11 @@ of its own paragraph ("Who originally built Mexico City?" -> "Who originally bui
 
 The paragraph stays on topic and still holds a span of the asked kind, but not the asked fact: the
 case users most need refused, and the one SQuAD v1.1 lacks (its questions always name what their
-paragraph answers), so a reader never shown one answers it as surely as the original. A swap can
-still be answerable (the paragraph may say the same of the other name): a noisy label, accepted for
-the data it gives.
+paragraph answers). The development figures (rag.answer.training.dev_figures) measure how well a
+reader's "no answer" tells these from the questions as asked. A swap can still be answerable (the
+paragraph may say the same of the other name), so the figure's ceiling is below 1. Training on them
+as negatives (commit f37c0bd, `--swap`) moved the figure a little and answers not at all
+(models/reader/README.md).
 """
 
 from __future__ import annotations

@@ -60,13 +60,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--reword", type=float, default=0.0, help="share of questions reworded with WordNet synonyms"
     )
     p.add_argument(
-        "--swap",
-        type=float,
-        default=0.0,
-        help="with --shared-norm, share of answerable questions asked about another name of their "
-        "paragraph, as negatives",
-    )
-    p.add_argument(
         "--shared-norm",
         type=int,
         default=0,
@@ -102,16 +95,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         or args.batch < 1
         or not 0 <= args.negative_rate <= 1
         or not 0 <= args.reword <= 1
-        or not 0 <= args.swap <= 1
-        or (args.swap and not args.shared_norm)
         or args.lr <= 0
         or args.stop_after < 0
         or args.skip_steps < 0
         or not 0 <= args.shared_norm <= args.batch
     ):
         p.error(
-            "examples and batch must be positive, negative-rate, reword and swap in 0..1 (swap only "
-            "with shared-norm), lr positive, shared-norm at most the batch"
+            "examples and batch must be positive, negative-rate and reword in 0..1, lr positive, "
+            "shared-norm at most the batch"
         )
     return args
 
@@ -165,9 +156,7 @@ def training_plan(
     --shared-norm every window is its own group, in the order earlier stages were trained on."""
     articles = limited(training, args.limit_questions)
     if args.shared_norm:
-        sets = groups(
-            articles, args.shared_norm, args.negative_rate, args.seed, args.start, args.examples, args.swap
-        )
+        sets = groups(articles, args.shared_norm, args.negative_rate, args.seed, args.start, args.examples)
         pool: list[Example] = reworded([e for g in sets for e in g], args.reword, args.seed)
         units, at = [], 0
         for g in sets:

@@ -125,17 +125,3 @@ def test_a_group_is_the_question_over_the_paragraphs_most_like_it_that_lack_its_
     (unanswerable,) = groups([article], size=3, negative_rate=1.0, seed=1, start=0, count=1)
     assert [e.context for e in unanswerable] == [paragraphs[4], PARAGRAPHS[1], PARAGRAPHS[2]]
     assert groups([article], size=3, negative_rate=0.0, seed=1, start=1, count=5) == []
-
-
-def test_a_swapped_group_asks_about_another_name_and_holds_no_answer() -> None:
-    own = "The Harbour Bridge opened in 1932 over Port Jackson and was designed by John Bradfield."
-    question = (0, "q1", "Who designed the Harbour Bridge?", own.index("John"), ("John Bradfield",))
-    article = Article("Bridge", (own, *PARAGRAPHS[1:]), (question,))
-    (group,) = groups([article], size=3, negative_rate=0.0, seed=1, start=0, count=1, swap_rate=1.0)
-    assert group[0].id == "q1#swap" and group[0].context == own
-    # the paragraph's one other name (not the answer) swapped in, for every paragraph of the group
-    assert [e.question for e in group] == ["Who designed the Port Jackson?"] * 3
-    assert all(e.answer_start is None for e in group)
-    # at rate 0 the groups earlier stages were trained on
-    (unswapped,) = groups([article], size=3, negative_rate=0.0, seed=1, start=0, count=1)
-    assert unswapped[0].question == question[2] and unswapped[0].answer_start == question[3]
