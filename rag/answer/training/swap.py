@@ -1,5 +1,5 @@
-"""Questions about the wrong name: a training question with one of its names swapped for another name
-of its own paragraph ("Who originally built Mexico City?" -> "Who originally built Lake Texcoco?").
+"""Questions about the wrong name: a SQuAD question with one of its names swapped for another name of
+its own paragraph ("Who originally built Mexico City?" -> "Who originally built Lake Texcoco?").
 
 The paragraph stays on topic and still holds a span of the asked kind, but not the asked fact: the
 case users most need refused, and the one SQuAD v1.1 lacks (its questions always name what their
