@@ -17,7 +17,13 @@ def test_auc_counts_pairs_won_and_ties_as_half() -> None:
 def test_each_answerable_question_is_also_asked_about_another_name_of_its_paragraph() -> None:
     question = (0, "q1", "Who designed the Harbour Bridge?", OWN.index("John"), ("John Bradfield",))
     article = Article("Sydney", (OWN, OTHER), (question,))
-    out = figures(Reader(DEFAULT_READER), [article], limit=10)
+    reader = Reader(DEFAULT_READER)
+    out = figures(reader, [article], limit=10)
     # one positive, its negative over the other paragraph, and "Who designed the Port Jackson?"
     assert (out["positives"], out["negatives"], out["wrong_names"]) == (1, 1, 1)
-    assert out["f1"] == 1.0 and out["no_answer_auc"] == 1.0 and out["wrong_name_auc"] in (0.0, 0.5, 1.0)
+    assert out["f1"] == 1.0 and out["no_answer_auc"] == 1.0
+    asked, wrong = (
+        reader.read(q, [OWN])[0].margin
+        for q in ("Who designed the Harbour Bridge?", "Who designed the Port Jackson?")
+    )
+    assert out["wrong_name_auc"] == auc([asked], [wrong])
