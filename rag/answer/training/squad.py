@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import json
 import random
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -148,15 +150,16 @@ def groups(
     rng = random.Random(seed)
     questions = [(a, q) for a in articles for q in a.questions]
     rng.shuffle(questions)
-    if max_overlap < 1:
-        questions = questions[:start] + [
+    taken: Iterable[tuple[Article, tuple[int, str, str, int, tuple[str, ...]]]] = questions[start:]
+    if max_overlap < 1:  # lazily: only as many questions are measured as it takes to find `count`
+        taken = (
             (a, q)
-            for a, q in questions[start:]
+            for a, q in taken
             if overlap(q[2], answer_sentence(a.paragraphs[q[0]], q[3])) <= max_overlap
-        ]
+        )
     lexical: dict[str, LexicalIndex] = {}
     out = []
-    for a, (para, qid, question, start_char, answers) in questions[start : start + count]:
+    for a, (para, qid, question, start_char, answers) in itertools.islice(taken, count):
         if a.title not in lexical:
             lexical[a.title] = LexicalIndex.build(list(a.paragraphs), np.arange(len(a.paragraphs)))
         answerable = rng.random() >= negative_rate
