@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import itertools
 import json
 import random
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,11 +19,10 @@ import numpy as np
 
 from rag.answer.normalize import normalize_tokens
 from rag.errors import UserError
-from rag.store import QUESTION_WORDS, LexicalIndex, tokenize
+from rag.store import LexicalIndex
 
 SQUAD_GZ_MD5 = "c8c91797a7c5938a420574babd3f9be7"  # ../shared/data/README.md
 HOLD_OUT_EVERY = 20  # every 20th article (0, 20, 40, …) is held out for development figures
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*\s+")
 
 
 @dataclass(frozen=True)
@@ -116,50 +112,19 @@ def examples(articles: list[Article], negative_rate: float, seed: int) -> list[E
     return out
 
 
-def answer_sentence(context: str, start: int) -> str:
-    """The sentence of `context` that holds the character at `start`."""
-    begin = max((m.end() for m in _SENTENCE_END.finditer(context, 0, start)), default=0)
-    end = _SENTENCE_END.search(context, start)
-    return context[begin : end.start() + 1 if end else len(context)]
-
-
-def overlap(question: str, sentence: str) -> float:
-    """The share of the question's content words (stemmed; stop words and the question's own words,
-    "who", "how many", left out) that `sentence` uses.
-    SQuAD's writers mostly reused their paragraph's words (median 0.62); people asking about documents
-    they do not have open before them reuse far fewer (median 0.30 on the project's users' seed set)."""
-    asked, said = (set(words) - QUESTION_WORDS for words in tokenize([question, sentence]))
-    return len(asked & said) / len(asked) if asked else 1.0
-
-
 def groups(
-    articles: list[Article],
-    size: int,
-    negative_rate: float,
-    seed: int,
-    start: int,
-    count: int,
-    max_overlap: float = 1.0,
+    articles: list[Article], size: int, negative_rate: float, seed: int, start: int, count: int
 ) -> list[tuple[Example, ...]]:
     """`count` questions of the seeded shuffle of all questions (from position `start`), each with
     `size` paragraphs of its article as open-domain retrieval puts them before the reader: its own
     (except for a `negative_rate` share of the questions, made unanswerable) and the others most like
-    it by BM25 that hold none of its answers. For training with shared normalisation. Below 1,
-    `max_overlap` takes only questions that reuse at most that share of their answer sentence's words
-    (`overlap`): the ones whose writers paraphrased."""
+    it by BM25 that hold none of its answers. For training with shared normalisation."""
     rng = random.Random(seed)
     questions = [(a, q) for a in articles for q in a.questions]
     rng.shuffle(questions)
-    taken: Iterable[tuple[Article, tuple[int, str, str, int, tuple[str, ...]]]] = questions[start:]
-    if max_overlap < 1:  # lazily: only as many questions are measured as it takes to find `count`
-        taken = (
-            (a, q)
-            for a, q in taken
-            if overlap(q[2], answer_sentence(a.paragraphs[q[0]], q[3])) <= max_overlap
-        )
     lexical: dict[str, LexicalIndex] = {}
     out = []
-    for a, (para, qid, question, start_char, answers) in itertools.islice(taken, count):
+    for a, (para, qid, question, start_char, answers) in questions[start : start + count]:
         if a.title not in lexical:
             lexical[a.title] = LexicalIndex.build(list(a.paragraphs), np.arange(len(a.paragraphs)))
         answerable = rng.random() >= negative_rate

@@ -67,13 +67,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="train each question over N paragraphs of its article at once, their margins normalised "
         "together (--examples then counts questions)",
     )
-    p.add_argument(
-        "--max-overlap",
-        type=float,
-        default=1.0,
-        help="with --shared-norm, only questions reusing at most this share of their answer sentence's "
-        "content words (paraphrased ones; 1: all)",
-    )
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-4)
     p.add_argument("--warmup", type=float, default=0.06, help="share of steps warming the learning rate up")
@@ -106,12 +99,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         or args.stop_after < 0
         or args.skip_steps < 0
         or not 0 <= args.shared_norm <= args.batch
-        or not 0 <= args.max_overlap <= 1
-        or (args.max_overlap < 1 and not args.shared_norm)
     ):
         p.error(
             "examples and batch must be positive, negative-rate and reword in 0..1, lr positive, "
-            "shared-norm at most the batch, max-overlap in 0..1 (below 1 only with --shared-norm)"
+            "shared-norm at most the batch"
         )
     return args
 
@@ -165,15 +156,7 @@ def training_plan(
     --shared-norm every window is its own group, in the order earlier stages were trained on."""
     articles = limited(training, args.limit_questions)
     if args.shared_norm:
-        sets = groups(
-            articles,
-            args.shared_norm,
-            args.negative_rate,
-            args.seed,
-            args.start,
-            args.examples,
-            args.max_overlap,
-        )
+        sets = groups(articles, args.shared_norm, args.negative_rate, args.seed, args.start, args.examples)
         pool: list[Example] = reworded([e for g in sets for e in g], args.reword, args.seed)
         units, at = [], 0
         for g in sets:

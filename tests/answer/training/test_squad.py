@@ -12,11 +12,9 @@ from rag.answer.features import encode, label
 from rag.answer.training.squad import (
     HOLD_OUT_EVERY,
     Article,
-    answer_sentence,
     examples,
     groups,
     holds,
-    overlap,
     read_articles,
     split,
 )
@@ -127,25 +125,3 @@ def test_a_group_is_the_question_over_the_paragraphs_most_like_it_that_lack_its_
     (unanswerable,) = groups([article], size=3, negative_rate=1.0, seed=1, start=0, count=1)
     assert [e.context for e in unanswerable] == [paragraphs[4], PARAGRAPHS[1], PARAGRAPHS[2]]
     assert groups([article], size=3, negative_rate=0.0, seed=1, start=1, count=5) == []
-
-
-def test_overlap_is_the_share_of_the_questions_content_words_its_answer_sentence_uses() -> None:
-    context = "The bridge opened in 1932. It was designed by John Bradfield! Traffic is heavy."
-    sentence = answer_sentence(context, context.index("John"))
-    assert sentence == "It was designed by John Bradfield!"
-    assert answer_sentence(context, 0) == "The bridge opened in 1932."
-    assert answer_sentence(context, len(context) - 2) == "Traffic is heavy."
-    # stemmed, stop words left out: "designed" / "design" match, "who" and "the" do not count
-    assert overlap("Who designed the bridge?", sentence) == 0.5
-    assert overlap("Which engineer drew up the plans?", sentence) == 0.0
-    assert overlap("Who was it?", sentence) == 1.0  # no content word: nothing to paraphrase
-
-
-def test_max_overlap_keeps_only_the_paraphrased_questions() -> None:
-    reused = (0, "q1", "Who designed the bridge that opened in 1932?", 46, ("John Bradfield",))
-    paraphrased = (0, "q2", "Which engineer drew up the plans for the crossing?", 46, ("John Bradfield",))
-    article = Article("Bridge", tuple(PARAGRAPHS), (reused, paraphrased))
-    every = groups([article], size=2, negative_rate=0.0, seed=1, start=0, count=5)
-    assert sorted(g[0].id for g in every) == ["q1", "q2"]
-    low = groups([article], size=2, negative_rate=0.0, seed=1, start=0, count=5, max_overlap=0.34)
-    assert [g[0].id for g in low] == ["q2"]
