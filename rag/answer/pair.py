@@ -20,9 +20,8 @@ import json
 from pathlib import Path
 
 from rag.answer.reader import Reader, Reading, calibration_of
-from rag.answer.spans import MAX_ANSWER_TOKENS, best_char_span
+from rag.answer.spans import MAX_ANSWER_TOKENS, answer_edges, best_char_span
 from rag.errors import UserError
-from rag.ingest import trimmed
 
 SHIPPED_READER = Path(__file__).resolve().parents[2] / "models" / "reader-pair"  # `reader = "shipped"`
 
@@ -69,7 +68,7 @@ class ReaderPair(Reader):
         for i, a, b in zip(again, mine, theirs, strict=True):
             span = best_char_span([a, b], self.weights, self.max_answer_tokens)
             if span is not None:
-                start, end = trimmed(contexts[i], span[0], span[1])
+                start, end = answer_edges(contexts[i], span[0], span[1])
                 readings[i] = Reading(start, end, span[2], span[3])
         return readings
 

@@ -25,6 +25,7 @@ from rag.answer.spans import (
     MAX_ANSWER_TOKENS,
     CharLogits,
     WindowTokens,
+    answer_edges,
     best_span,
     char_logits,
     window_echo,
@@ -210,7 +211,7 @@ class Reader:
             prior = best.get(c)
             null = span.null if prior is None else min(prior.null, span.null)
             if prior is None or span.score > prior.score:
-                start, end = trimmed(contexts[c], offsets[span.first][0], offsets[span.last][1])
+                start, end = answer_edges(contexts[c], offsets[span.first][0], offsets[span.last][1])
                 best[c] = Reading(start, end, span.score, null)
             else:
                 best[c] = Reading(prior.start, prior.end, prior.score, null)

@@ -14,8 +14,11 @@ ECHO_PENALTY times the share of them that do; chosen on the calibration half of 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+
+from rag.ingest import trimmed
 
 MAX_ANSWER_TOKENS = 30
 ECHO_PENALTY = 1.0
@@ -43,6 +46,32 @@ def echo_share(
     lo = np.arange(len(content)) if firsts is None else firsts
     hi = np.arange(1, len(content) + 1) if stops is None else stops
     return (e[None, hi] - e[lo, None]) / np.maximum(c[None, hi] - c[lo, None], 1.0)
+
+
+@lru_cache(maxsize=1)
+def _abbreviations() -> frozenset[str]:
+    """English abbreviations that end on a full stop ("inc", "jr", "u.s"), pysbd's list: the project's
+    sentence splitter knows them already."""
+    from pysbd.lang.english import English
+
+    return frozenset(English.Abbreviation.ABBREVIATIONS)
+
+
+def answer_edges(text: str, start: int, end: int) -> tuple[int, int]:
+    """`text[start:end]`, a reader's span, without the whitespace at its edges or the comma, semicolon,
+    colon or sentence-closing full stop after its last word: a span may take them in ("2010,",
+    "Big Hero 6."), and no answer ends on them. A full stop closing an abbreviation ("Inc.", "U.S.")
+    stays; a span of punctuation alone is left whole."""
+    start, end = trimmed(text, start, end)
+    cut = end
+    while cut > start:
+        last = text[cut - 1]
+        words = text[start : cut - 1].split()
+        closes = last == "." and bool(words) and words[-1].lower() not in _abbreviations()
+        if not (last.isspace() or last in ",;:" or closes):
+            break
+        cut -= 1
+    return (start, cut) if cut > start else (start, end)
 
 
 def window_sequences(sequence_ids: list[int | None], width: int) -> np.ndarray:

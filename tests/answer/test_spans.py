@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.answer.spans import ECHO_PENALTY, best_span, window_echo, window_sequences
+from rag.answer.spans import ECHO_PENALTY, answer_edges, best_span, window_echo, window_sequences
 
 
 def reference(
@@ -106,3 +106,32 @@ def test_a_long_span_is_not_taken() -> None:
     context = np.array([False, True, True, True, True])
     span = best_span(start, end, context, max_tokens=2)
     assert span is not None and span.last - span.first < 2
+
+
+@pytest.mark.parametrize(
+    ("span", "answer"),
+    [
+        ("2010,", "2010"),
+        ("Big Hero 6.", "Big Hero 6"),
+        (" the Treaty of Paris; ", "the Treaty of Paris"),
+        ("in 1824, Britain", "in 1824, Britain"),  # inner punctuation stays
+        ("Apple Inc.", "Apple Inc."),  # an abbreviation keeps its full stop
+        ("the U.S.", "the U.S."),
+        ("6.5", "6.5"),
+        (",", ","),  # punctuation alone is left whole, not made empty
+    ],
+)
+def test_an_answer_does_not_end_on_punctuation_a_span_took_in(span: str, answer: str) -> None:
+    text = f"Before {span} after."
+    start, end = answer_edges(text, 7, 7 + len(span))
+    assert text[start:end] == answer
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="ab .,;:", max_size=12))
+def test_answer_edges_only_cut_whitespace_and_closing_punctuation(span: str) -> None:
+    start, end = answer_edges(span, 0, len(span))
+    assert 0 <= start <= end <= len(span)
+    assert set(span[:start]) <= set(" ") and set(span[end:]) <= set(" .,;:")
+    if span.strip(" .,;:"):
+        assert not span[start:end].endswith((",", ";", ":", " ")) and not span[start:end].startswith(" ")
