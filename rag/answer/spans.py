@@ -66,9 +66,11 @@ def answer_edges(text: str, start: int, end: int) -> tuple[int, int]:
     cut = end
     while cut > start:
         last = text[cut - 1]
-        words = text[start : cut - 1].split()
-        closes = last == "." and bool(words) and words[-1].lower() not in _abbreviations()
-        if not (last.isspace() or last in ",;:" or closes):
+        if last == ".":
+            words = text[start : cut - 1].split()
+            if not words or words[-1].lower() in _abbreviations():
+                break
+        elif not (last.isspace() or last in ",;:"):
             break
         cut -= 1
     return (start, cut) if cut > start else (start, end)
